@@ -1,0 +1,48 @@
+//! Command-line entry: normalises Terraform-style flags, parses with clap, dispatches to
+//! one function per command and maps outcomes to exit codes. Holds no command logic.
+
+mod args;
+mod emulator;
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+/// dmsform: plan and apply Azure Data Migration Service tasks the way Terraform does.
+#[derive(Debug, Parser)]
+#[command(name = "dmsform", version, about, long_about = None)]
+pub struct Cli {
+    /// Switch to this working directory before running the command.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub chdir: Option<std::path::PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the local DMS service-task emulator (a sandbox, like Azurite for storage).
+    Emulator(emulator::EmulatorArgs),
+}
+
+/// Runs the CLI with the given arguments (program name first) and returns the exit code.
+pub fn main_with_args(argv: Vec<OsString>) -> i32 {
+    let argv = args::normalize(argv);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    if let Some(dir) = &cli.chdir
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!("Error: cannot change to directory {}: {e}", dir.display());
+        return 1;
+    }
+    match cli.command {
+        Command::Emulator(a) => emulator::run(a),
+    }
+}

@@ -1,0 +1,1 @@
+//! The local DMS service-task emulator (under construction).

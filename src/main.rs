@@ -1,0 +1,6 @@
+//! The `dmsform` binary: run the CLI and turn its outcome into a process exit code.
+
+fn main() {
+    let code = dmsform::cli::main_with_args(std::env::args_os().collect());
+    std::process::exit(code);
+}
