@@ -5,11 +5,13 @@
 //! - [`cli`]: argument parsing (Terraform-style single-dash flags) and one file per command.
 //! - [`emulator`]: a local, faithful emulator of the DMS service-task API. It shares no
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
+//! - [`graph`]: generic DAG helpers (cycles with all members, orders, targets, DOT).
 //! - [`secret`]: salted slow digests that stand in for secrets in state and plan files.
 //! - [`state`]: the state model, its versioned file, the lock and the storage backends.
 
 pub mod apply;
 pub mod cli;
 pub mod emulator;
+pub mod graph;
 pub mod secret;
 pub mod state;

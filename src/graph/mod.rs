@@ -1,0 +1,5 @@
+//! The dependency graph of a configuration's resource instances.
+
+pub mod dag;
+
+pub use dag::{Cycles, Dag};
