@@ -6,6 +6,7 @@
 //! - [`emulator`]: a local, faithful emulator of the DMS service-task API. It shares no
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
 //! - [`graph`]: generic DAG helpers (cycles with all members, orders, targets, DOT).
+//! - [`plan`]: actions and reasons, the plan model, and its human and JSON renderings.
 //! - [`secret`]: salted slow digests that stand in for secrets in state and plan files.
 //! - [`state`]: the state model, its versioned file, the lock and the storage backends.
 
@@ -13,5 +14,6 @@ pub mod apply;
 pub mod cli;
 pub mod emulator;
 pub mod graph;
+pub mod plan;
 pub mod secret;
 pub mod state;

@@ -1,0 +1,168 @@
+//! Terraform's JSON plan representation (`plan -json`, `show -json`), so policy tools
+//! written for Terraform plans read dmsform plans. Sensitive values never appear: plans
+//! hold none, and `*_sensitive` trees mark where they were.
+
+use super::action::Action;
+use super::change::{Plan, ResourceChange};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The format version of the JSON plan (Terraform's current one).
+pub const FORMAT_VERSION: &str = "1.2";
+
+fn change_json(c: &ResourceChange) -> Value {
+    let mut change = json!({
+        "actions": c.action.json_actions(),
+        "before": c.before.clone().unwrap_or(Value::Null),
+        "after": c.after.clone().unwrap_or(Value::Null),
+        "after_unknown": if c.after.is_some() { mask_or_empty(&c.after_unknown) } else { json!(false) },
+        "before_sensitive": if c.before.is_some() { mask_or_empty(&c.before_sensitive) } else { json!(false) },
+        "after_sensitive": if c.after.is_some() { mask_or_empty(&c.after_sensitive) } else { json!(false) },
+    });
+    if !c.replace_paths.is_empty() && c.action == Action::Replace {
+        change["replace_paths"] =
+            json!(c.replace_paths.iter().map(|p| vec![p]).collect::<Vec<_>>());
+    }
+    if c.action == Action::Adopt
+        && let Some(id) = c
+            .before
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .or_else(|| c.after.as_ref().and_then(|a| a.get("id")))
+    {
+        change["importing"] = json!({ "id": id });
+    }
+    let mut rc = json!({
+        "address": c.address,
+        "mode": c.mode,
+        "type": c.kind,
+        "name": c.name,
+        "provider_name": "registry.dmsform.io/dmsform/dms",
+        "change": change,
+    });
+    if let Some(i) = &c.index {
+        rc["index"] = i.clone();
+    }
+    if let Some(reason) = c.reasons.iter().find_map(|r| r.terraform_reason()) {
+        rc["action_reason"] = json!(reason);
+    }
+    rc["dmsform_reasons"] = json!(c.reasons);
+    rc
+}
+
+fn mask_or_empty(m: &Value) -> Value {
+    if m.is_null() { json!({}) } else { m.clone() }
+}
+
+/// The JSON plan. `variables` are the non-sensitive input variables.
+pub fn plan_json(p: &Plan, variables: &BTreeMap<String, Value>) -> Value {
+    let resource_changes: Vec<Value> = p.changes.iter().map(change_json).collect();
+    let resource_drift: Vec<Value> = p.drift.iter().map(change_json).collect();
+    let mut output_changes = Map::new();
+    let mut planned_outputs = Map::new();
+    for (name, o) in &p.outputs {
+        output_changes.insert(
+            name.clone(),
+            json!({
+                "actions": o.action.json_actions(),
+                "before": if o.sensitive { Value::Null } else { o.before.clone().unwrap_or(Value::Null) },
+                "after": if o.sensitive || o.after_unknown { Value::Null } else { o.after.clone().unwrap_or(Value::Null) },
+                "after_unknown": o.after_unknown,
+                "before_sensitive": o.sensitive,
+                "after_sensitive": o.sensitive,
+            }),
+        );
+        if o.action != Action::Delete {
+            let mut po = json!({ "sensitive": o.sensitive });
+            if !o.sensitive && !o.after_unknown {
+                po["value"] = o.after.clone().unwrap_or(Value::Null);
+            }
+            planned_outputs.insert(name.clone(), po);
+        }
+    }
+    let planned_resources: Vec<Value> = p
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.action, Action::Delete))
+        .map(|c| {
+            let mut r = json!({
+                "address": c.address,
+                "mode": c.mode,
+                "type": c.kind,
+                "name": c.name,
+                "provider_name": "registry.dmsform.io/dmsform/dms",
+                "schema_version": 0,
+                "values": c.after.clone().unwrap_or(Value::Null),
+                "sensitive_values": mask_or_empty(&c.after_sensitive),
+            });
+            if let Some(i) = &c.index {
+                r["index"] = i.clone();
+            }
+            r
+        })
+        .collect();
+    let vars: Map<String, Value> = variables
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({ "value": v })))
+        .collect();
+    json!({
+        "format_version": FORMAT_VERSION,
+        "dmsform_version": env!("CARGO_PKG_VERSION"),
+        "variables": vars,
+        "planned_values": {
+            "outputs": planned_outputs,
+            "root_module": { "resources": planned_resources },
+        },
+        "resource_drift": resource_drift,
+        "resource_changes": resource_changes,
+        "output_changes": output_changes,
+        "relevant_attributes": [],
+        "applyable": p.has_changes(),
+        "complete": true,
+        "errored": false,
+        "timestamp": crate::state::lock::now_rfc3339(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terraform_fields_and_no_secrets() {
+        let p = super::super::render_tests::sample_plan();
+        let j = plan_json(
+            &p,
+            &BTreeMap::from([("region".to_string(), json!("westeurope"))]),
+        );
+        for field in [
+            "format_version",
+            "variables",
+            "planned_values",
+            "resource_changes",
+            "resource_drift",
+            "output_changes",
+        ] {
+            assert!(j.get(field).is_some(), "missing {field}");
+        }
+        let rc = &j["resource_changes"];
+        assert_eq!(rc[0]["change"]["actions"], json!(["create"]));
+        assert_eq!(rc[2]["change"]["actions"], json!(["delete", "create"]));
+        assert_eq!(rc[2]["action_reason"], "replace_because_cannot_update");
+        assert_eq!(
+            rc[2]["change"]["replace_paths"],
+            json!([["server_version"]])
+        );
+        assert_eq!(
+            rc[0]["change"]["after_sensitive"]["driver_share"]["password"],
+            true
+        );
+        assert!(rc[0]["change"]["after"]["driver_share"]["password"].is_null());
+        assert_eq!(
+            rc[1]["change"]["after_unknown"]["driver_package_name"],
+            true
+        );
+        assert_eq!(j["variables"]["region"]["value"], "westeurope");
+        assert_eq!(j["output_changes"]["packages"]["after_unknown"], true);
+    }
+}
