@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod change;
+pub mod diff;
 pub mod render;
 pub mod render_json;
 
