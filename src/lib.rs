@@ -4,6 +4,8 @@
 //! - [`cli`]: argument parsing (Terraform-style single-dash flags) and one file per command.
 //! - [`emulator`]: a local, faithful emulator of the DMS service-task API. It shares no
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
+//! - [`providers`]: clients of remote services; `providers::dms` talks to the DMS API.
 
 pub mod cli;
 pub mod emulator;
+pub mod providers;
