@@ -25,7 +25,7 @@ pub enum Command {
     /// Run the local DMS service-task emulator (a sandbox, like Azurite for storage).
     Emulator(emulator::EmulatorArgs),
     /// Run one service-task operation directly: list, get, create, update, cancel, delete.
-    Task(Box<task::TaskArgs>),
+    Task(task::TaskArgs),
 }
 
 /// Runs the CLI with the given arguments (program name first) and returns the exit code.
@@ -47,6 +47,6 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     }
     match cli.command {
         Command::Emulator(a) => emulator::run(a),
-        Command::Task(a) => task::run(*a),
+        Command::Task(a) => task::run(a),
     }
 }

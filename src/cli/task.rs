@@ -782,25 +782,25 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The in-process emulator behind `--endpoint embedded`.
+/// The in-process emulator behind `--endpoint embedded`: it keeps its data under the
+/// working directory, so tasks outlive the process and advance by the clock.
 mod embedded {
     use super::{Failure, fail};
+    use crate::emulator::{EmulatorConfig, EmulatorHandle, spawn};
     use std::path::Path;
 
-    pub struct Handle {
-        base_url: String,
-    }
+    pub type Handle = EmulatorHandle;
 
-    impl Handle {
-        pub fn base_url(&self) -> String {
-            self.base_url.clone()
-        }
-
-        pub async fn shutdown(self) {}
-    }
-
-    pub async fn start(_data_dir: &Path) -> Result<Handle, Failure> {
-        Err(fail("the embedded emulator is not available in this build"))
+    pub async fn start(data_dir: &Path) -> Result<Handle, Failure> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+        let cfg = EmulatorConfig {
+            data_dir: data_dir.to_path_buf(),
+            ..EmulatorConfig::default()
+        };
+        spawn(cfg)
+            .await
+            .map_err(|e| fail(format!("cannot start the embedded emulator: {e}")))
     }
 }
 
