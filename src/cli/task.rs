@@ -633,6 +633,9 @@ fn render_list(out: &mut dyn Write, f: OutputFormat, tasks: &[ProjectTask]) -> R
         let items: Vec<_> = tasks.iter().map(ProjectTask::to_redacted_json).collect();
         return write_json(out, &serde_json::Value::Array(items));
     }
+    if tasks.is_empty() {
+        return writeln!(out, "(no tasks)").map_err(io_fail);
+    }
     let rows: Vec<[String; 3]> = tasks
         .iter()
         .map(|t| {
@@ -660,9 +663,6 @@ fn render_list(out: &mut dyn Write, f: OutputFormat, tasks: &[ProjectTask]) -> R
             w1 = widths[1]
         );
         writeln!(out, "{}", line.trim_end()).map_err(io_fail)?;
-    }
-    if rows.is_empty() {
-        writeln!(out, "(no tasks)").map_err(io_fail)?;
     }
     Ok(())
 }

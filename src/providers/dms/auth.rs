@@ -239,6 +239,7 @@ impl TokenSource for ChainCredential {
                     *chosen = Some(i);
                     return Ok(t);
                 }
+                Err(DmsError::Auth(m)) => failures.push(m),
                 Err(e) => failures.push(e.to_string()),
             }
         }
