@@ -334,3 +334,49 @@ async fn request_wire_details() {
     assert!(matches!(err, DmsError::Api(_)));
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_api_version_the_emulator_serves_reads_back() {
+    let env = start(Timings {
+        queued_ms: 20,
+        run_ms: 40,
+        ..Timings::default()
+    })
+    .await;
+    for (i, version) in dmsform::emulator::API_VERSIONS.iter().enumerate() {
+        let c = dmsform::providers::dms::DmsClient::new(
+            dmsform::providers::dms::ClientOptions {
+                endpoint: env.base.clone(),
+                api_version: version.to_string(),
+                retry: fast_retry(),
+                ..Default::default()
+            },
+            std::sync::Arc::new(dmsform::providers::dms::auth::StaticToken::new(
+                SecretString::new("x"),
+            )),
+        )
+        .unwrap();
+        let name = format!("v{i}");
+        c.create_or_update(&env.svc, &name, &check("19.0"))
+            .await
+            .unwrap();
+        let done = finish(&c, &env.svc, &name).await;
+        assert_eq!(done.state(), TaskState::Succeeded, "{version}");
+        assert_eq!(done.properties.details.output_json().len(), 1, "{version}");
+        assert!(
+            c.list(&env.svc, Some(TaskType::CHECK_OCI))
+                .await
+                .unwrap()
+                .len()
+                > i
+        );
+        let log = env.logged("GET", &format!("/serviceTasks/{name}")).await;
+        assert!(log.iter().all(|r| {
+            r["query"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("api-version={version}"))
+        }));
+    }
+    env.shutdown().await;
+}

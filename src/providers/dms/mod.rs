@@ -2,6 +2,7 @@
 //! for the `Microsoft.DataMigration/services/serviceTasks` API. The engine and the
 //! `task` command reach the service only through [`client::DmsClient`]. No logic here.
 
+pub mod api;
 pub mod auth;
 pub mod client;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod poll;
 pub mod retry;
 pub mod secret;
 
+pub use api::ServiceTasks;
 pub use auth::{AuthMode, TokenSource};
 pub use client::{ClientOptions, DeleteOutcome, DmsClient, Expand, PutOutcome, ServiceRef};
 pub use error::DmsError;

@@ -6,7 +6,8 @@
 //! to cancel it is the caller's decision). Every observed state change is reported through
 //! a callback; this module prints nothing.
 
-use super::client::{DmsClient, Expand, ServiceRef};
+use super::api::ServiceTasks;
+use super::client::{Expand, ServiceRef};
 use super::error::DmsError;
 use super::models::{ProjectTask, TaskState};
 use std::time::Duration;
@@ -82,7 +83,7 @@ pub enum WaitOutcome {
 /// Polls `task` until it is terminal, the deadline passes, or `cancel` fires. `Canceling`,
 /// `Unknown` and states this client does not know count as in progress.
 pub async fn wait_until_terminal(
-    client: &DmsClient,
+    client: &dyn ServiceTasks,
     svc: &ServiceRef,
     task: &str,
     options: &PollOptions,
@@ -150,7 +151,7 @@ fn report(
 }
 
 async fn on_deadline(
-    client: &DmsClient,
+    client: &dyn ServiceTasks,
     svc: &ServiceRef,
     task: &str,
     started: Instant,
@@ -171,6 +172,145 @@ async fn on_deadline(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::dms::client::{DeleteOutcome, PutOutcome};
+    use crate::providers::dms::models::TaskRequest;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// Answers GETs from a script of states (the last one repeats) and records cancels.
+    struct Scripted {
+        states: Mutex<Vec<&'static str>>,
+        cancels: Mutex<u32>,
+    }
+
+    fn task(state: &str) -> ProjectTask {
+        serde_json::from_value(serde_json::json!({
+            "name": "t", "properties": {"taskType": "Service.Check.OCI", "state": state}
+        }))
+        .unwrap()
+    }
+
+    #[async_trait]
+    impl ServiceTasks for Scripted {
+        async fn create_or_update(
+            &self,
+            _: &ServiceRef,
+            _: &str,
+            _: &TaskRequest,
+        ) -> Result<PutOutcome, DmsError> {
+            unimplemented!()
+        }
+        async fn get(&self, _: &ServiceRef, _: &str, e: Expand) -> Result<ProjectTask, DmsError> {
+            assert_eq!(e, Expand::Output);
+            let mut s = self.states.lock().unwrap();
+            let st = if s.len() > 1 { s.remove(0) } else { s[0] };
+            Ok(task(st))
+        }
+        async fn update(
+            &self,
+            _: &ServiceRef,
+            _: &str,
+            _: &TaskRequest,
+        ) -> Result<ProjectTask, DmsError> {
+            unimplemented!()
+        }
+        async fn delete(
+            &self,
+            _: &ServiceRef,
+            _: &str,
+            _: bool,
+        ) -> Result<DeleteOutcome, DmsError> {
+            unimplemented!()
+        }
+        async fn cancel(&self, _: &ServiceRef, _: &str) -> Result<ProjectTask, DmsError> {
+            *self.cancels.lock().unwrap() += 1;
+            Ok(task("Canceling"))
+        }
+        async fn list(
+            &self,
+            _: &ServiceRef,
+            _: Option<&str>,
+        ) -> Result<Vec<ProjectTask>, DmsError> {
+            unimplemented!()
+        }
+    }
+
+    fn fast(timeout: Option<Duration>) -> PollOptions {
+        PollOptions {
+            first_interval: Duration::from_millis(1),
+            max_interval: Duration::from_millis(2),
+            factor: 1.5,
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_and_unlisted_states_are_in_progress() {
+        let fake = Scripted {
+            states: Mutex::new(vec![
+                "Unknown",
+                "Queued",
+                "Queued",
+                "Hibernating",
+                "Running",
+                "Canceling",
+                "Canceled",
+            ]),
+            cancels: Mutex::new(0),
+        };
+        let svc = ServiceRef::new("s", "g", "n");
+        let mut seen = Vec::new();
+        let out = wait_until_terminal(
+            &fake,
+            &svc,
+            "t",
+            &fast(None),
+            &CancellationToken::new(),
+            &mut |c| seen.push(c.state.as_str().to_string()),
+        )
+        .await
+        .unwrap();
+        let WaitOutcome::Finished(t) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(t.state(), TaskState::Canceled);
+        assert_eq!(
+            seen,
+            [
+                "Unknown",
+                "Queued",
+                "Hibernating",
+                "Running",
+                "Canceling",
+                "Canceled"
+            ]
+        );
+        assert_eq!(*fake.cancels.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn deadline_sends_one_cancel() {
+        let fake = Scripted {
+            states: Mutex::new(vec!["Running"]),
+            cancels: Mutex::new(0),
+        };
+        let svc = ServiceRef::new("s", "g", "n");
+        let out = wait_until_terminal(
+            &fake,
+            &svc,
+            "t",
+            &fast(Some(Duration::from_millis(30))),
+            &CancellationToken::new(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(out, WaitOutcome::DeadlineExceeded { .. }),
+            "{out:?}"
+        );
+        assert_eq!(*fake.cancels.lock().unwrap(), 1);
+    }
 
     #[test]
     fn interval_grows_by_half_and_is_capped() {
