@@ -220,8 +220,9 @@ fn storage_error(t: &SasTarget, status: u16, body: &str) -> Failure {
         .next()
         .unwrap_or_default();
     let c = t.container_url.to_string();
+    let expired = detail.to_ascii_lowercase().contains("expir") || sas_expired(&t.sas);
     match (status, code.as_str()) {
-        (403, _) if detail.to_ascii_lowercase().contains("expir") => Failure::failed(
+        (403, _) if expired => Failure::failed(
             format!("The SAS token for {c} has expired."),
             "Generate a new SAS URI with a later expiry (se=) and run the upload again.",
             hresult::ACCESS_DENIED,
@@ -261,6 +262,23 @@ fn storage_error(t: &SasTarget, status: u16, body: &str) -> Failure {
     }
 }
 
+/// Whether the SAS's signed expiry (`se=`) has passed; storage emulators do not always say.
+fn sas_expired(sas: &str) -> bool {
+    use time::format_description::well_known::Rfc3339;
+    let Some(se) = url::form_urlencoded::parse(sas.as_bytes())
+        .find(|(k, _)| k == "se")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return false;
+    };
+    let full = if se.len() == 10 {
+        format!("{se}T00:00:00Z")
+    } else {
+        se
+    };
+    time::OffsetDateTime::parse(&full, &Rfc3339).is_ok_and(|t| t < time::OffsetDateTime::now_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +308,13 @@ mod tests {
         let x = "<Blobs><Blob><Name>a&amp;b.zip</Name></Blob><Blob><Name>c.txt</Name></Blob></Blobs><NextMarker/>";
         assert_eq!(xml_values(x, "Name"), ["a&b.zip", "c.txt"]);
         assert!(xml_values(x, "NextMarker").is_empty());
+    }
+
+    #[test]
+    fn reads_sas_expiry() {
+        assert!(sas_expired("sv=1&se=2001-01-01T00%3A00%3A00Z&sig=x"));
+        assert!(sas_expired("se=2001-01-01&sig=x"));
+        assert!(!sas_expired("se=2099-01-01T00:00:00Z&sig=x"));
+        assert!(!sas_expired("sig=x"));
     }
 }

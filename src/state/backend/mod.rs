@@ -1,0 +1,3 @@
+//! Where state is stored: the `StateStore` trait and its backends.
+
+pub mod local;
