@@ -380,7 +380,7 @@ pub struct CheckOciDriverInput {
 }
 
 /// Input of `Service.Upload.OCI`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadOciDriverInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -388,6 +388,15 @@ pub struct UploadOciDriverInput {
     /// Fields the service adds, e.g. `encryptedKeyForSecureFields`.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for UploadOciDriverInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadOciDriverInput")
+            .field("driver_share", &self.driver_share)
+            .field("extra", &redact_secrets(Value::Object(self.extra.clone())))
+            .finish()
+    }
 }
 
 /// Input of `Service.Install.OCI`.
