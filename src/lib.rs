@@ -7,6 +7,7 @@
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
 //! - [`graph`]: generic DAG helpers (cycles with all members, orders, targets, DOT).
 //! - [`plan`]: actions and reasons, the plan model, and its human and JSON renderings.
+//! - [`providers`]: clients of remote services; `providers::dms` talks to the DMS API.
 //! - [`secret`]: salted slow digests that stand in for secrets in state and plan files.
 //! - [`state`]: the state model, its versioned file, the lock and the storage backends.
 
@@ -15,5 +16,6 @@ pub mod cli;
 pub mod emulator;
 pub mod graph;
 pub mod plan;
+pub mod providers;
 pub mod secret;
 pub mod state;
