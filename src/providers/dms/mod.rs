@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod poll;
+pub mod resources;
 pub mod retry;
 pub mod secret;
 
