@@ -41,7 +41,9 @@ fn is_single_dash_long(s: &str) -> bool {
     let name = rest.split('=').next().unwrap_or("");
     name.len() > 1
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]
@@ -59,8 +61,22 @@ mod tests {
     #[test]
     fn rewrites_single_dash_long_flags() {
         assert_eq!(
-            norm(&["dmsform", "-chdir=x", "plan", "-auto-approve", "-var", "a=1"]),
-            ["dmsform", "--chdir=x", "plan", "--auto-approve", "--var", "a=1"]
+            norm(&[
+                "dmsform",
+                "-chdir=x",
+                "plan",
+                "-auto-approve",
+                "-var",
+                "a=1"
+            ]),
+            [
+                "dmsform",
+                "--chdir=x",
+                "plan",
+                "--auto-approve",
+                "--var",
+                "a=1"
+            ]
         );
     }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod emulator;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -23,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the local DMS service-task emulator (a sandbox, like Azurite for storage).
     Emulator(emulator::EmulatorArgs),
+    /// Check whether the configuration is valid.
+    Validate(validate::ValidateArgs),
 }
 
 /// Runs the CLI with the given arguments (program name first) and returns the exit code.
@@ -44,5 +47,6 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     }
     match cli.command {
         Command::Emulator(a) => emulator::run(a),
+        Command::Validate(a) => validate::run(a),
     }
 }
