@@ -107,9 +107,22 @@ impl Diagnostics {
         Diagnostics::default()
     }
 
+    /// Adds a diagnostic unless the same message at the same place is already there
+    /// (the same problem is often found by more than one check).
     pub fn push(&mut self, d: Diagnostic) {
-        if !self.0.contains(&d) {
-            self.0.push(d);
+        let same = |x: &Diagnostic| {
+            x.severity == d.severity
+                && x.summary == d.summary
+                && x.detail == d.detail
+                && x.span == d.span
+        };
+        match self.0.iter_mut().find(|x| same(x)) {
+            Some(existing) => {
+                if existing.address.is_none() {
+                    existing.address = d.address;
+                }
+            }
+            None => self.0.push(d),
         }
     }
 

@@ -104,6 +104,12 @@ pub fn parse_text(
 }
 
 fn syntax_error(message: &str) -> Diagnostic {
+    if message.contains("redefined attribute") {
+        return Diagnostic::error(
+            "Attribute redefined",
+            "This argument was already set earlier in the same block. Each argument may be set only once.",
+        );
+    }
     let mut msg = message.trim().to_string();
     if let Some(first) = msg.get(..1) {
         let upper = first.to_uppercase();
