@@ -3,6 +3,7 @@
 
 mod args;
 mod emulator;
+mod fmt;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ pub enum Command {
     Emulator(emulator::EmulatorArgs),
     /// Check whether the configuration is valid.
     Validate(validate::ValidateArgs),
+    /// Rewrite configuration files in the canonical layout.
+    Fmt(fmt::FmtArgs),
 }
 
 /// Runs the CLI with the given arguments (program name first) and returns the exit code.
@@ -48,5 +51,6 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     match cli.command {
         Command::Emulator(a) => emulator::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Fmt(a) => fmt::run(a),
     }
 }

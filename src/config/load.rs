@@ -8,7 +8,7 @@ use super::eval::{Evaluator, Mode, NoState, Scope};
 use super::model::{
     AUTH_MODES, AuthMode, Config, DriverShare, EmulatorSettings, Expr, ProviderConfig,
 };
-use super::parse::{config_files, read_and_parse};
+use super::parse::{config_files, parse_bytes};
 use super::refs::resource_exprs;
 use super::schema::COMPUTED_ATTRS;
 use super::vars::{LoadOptions, resolve, run_validations};
@@ -38,33 +38,37 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<(Config, Diagnostics), Loa
 
 /// Loads as much as can be loaded, whatever the errors.
 fn load_all(dir: &Path, opts: &LoadOptions) -> (Config, Diagnostics) {
-    let mut cfg = Config {
-        dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    let mut diags = Diagnostics::new();
     let files = match config_files(dir) {
         Ok(f) => f,
         Err(e) => {
-            diags.push(Diagnostic::error(
+            let d = Diagnostic::error(
                 "Failed to read directory",
                 format!(
                     "The configuration directory {} could not be read: {e}.",
                     dir.display()
                 ),
-            ));
-            return (cfg, diags);
+            );
+            let cfg = Config {
+                dir: dir.to_path_buf(),
+                ..Config::default()
+            };
+            return (cfg, d.into());
         }
     };
-    let mut bodies = Vec::new();
+    let mut read = Vec::new();
+    let mut diags = Diagnostics::new();
     for path in &files {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("config.hcl")
             .to_string();
-        if let Some(body) = read_and_parse(path, &name, &mut cfg.sources, &mut diags) {
-            bodies.push((name, body));
+        match std::fs::read(path) {
+            Ok(bytes) => read.push((name, bytes)),
+            Err(e) => diags.push(Diagnostic::error(
+                "Failed to read file",
+                format!("The file \"{name}\" could not be read: {e}."),
+            )),
         }
     }
     if files.is_empty() {
@@ -75,6 +79,29 @@ fn load_all(dir: &Path, opts: &LoadOptions) -> (Config, Diagnostics) {
                 dir.display()
             ),
         ));
+    }
+    let (cfg, more) = load_files(dir, read, opts);
+    diags.extend(more);
+    (cfg, diags)
+}
+
+/// Loads configuration files given as (name, bytes); `dir` is where variable files and
+/// `file()` paths are looked up. Reports every problem found.
+pub fn load_files(
+    dir: &Path,
+    files: Vec<(String, Vec<u8>)>,
+    opts: &LoadOptions,
+) -> (Config, Diagnostics) {
+    let mut cfg = Config {
+        dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    let mut diags = Diagnostics::new();
+    let mut bodies = Vec::new();
+    for (name, bytes) in files {
+        if let Some(body) = parse_bytes(&name, bytes, &mut cfg.sources, &mut diags) {
+            bodies.push((name, body));
+        }
     }
     let provider = {
         let mut dec = Decoder::new(&mut cfg);
@@ -101,10 +128,14 @@ pub fn validate(dir: &Path, opts: &LoadOptions) -> (Sources, Diagnostics) {
         mode: Mode::Validate,
         ..opts.clone()
     };
-    let (cfg, mut diags) = load_all(dir, &opts);
+    let (cfg, diags) = load_all(dir, &opts);
     if cfg.sources.names().next().is_none() {
         return (cfg.sources, diags);
     }
+    finish_validation(cfg, diags)
+}
+
+fn finish_validation(cfg: Config, mut diags: Diagnostics) -> (Sources, Diagnostics) {
     let ev = Evaluator::new(&cfg, &NoState, Mode::Validate);
     let (instances, d) = ev.instances();
     diags.extend(d);
@@ -118,6 +149,20 @@ pub fn validate(dir: &Path, opts: &LoadOptions) -> (Sources, Diagnostics) {
         diags.extend(ev.check_postconditions(inst, &Value::Map(self_obj)));
     }
     (cfg.sources, diags)
+}
+
+/// [`validate`] for files given in memory (used by the fuzz target and property tests).
+pub fn validate_files(
+    dir: &Path,
+    files: Vec<(String, Vec<u8>)>,
+    opts: &LoadOptions,
+) -> (Sources, Diagnostics) {
+    let opts = LoadOptions {
+        mode: Mode::Validate,
+        ..opts.clone()
+    };
+    let (cfg, diags) = load_files(dir, files, &opts);
+    finish_validation(cfg, diags)
 }
 
 fn check_depends_on(cfg: &Config, diags: &mut Diagnostics) {

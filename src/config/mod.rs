@@ -41,7 +41,7 @@ pub mod version;
 
 pub use eval::{AttrLookup, Evaluator, Mode, NoState, Scope};
 pub use expand::{OutputValue, ResourceInstance};
-pub use load::{LoadFailure, load, validate};
+pub use load::{LoadFailure, load, load_files, validate, validate_files};
 pub use model::*;
 pub use schema::ResourceKind;
 pub use types::Type;

@@ -64,6 +64,16 @@ pub fn read_and_parse(
             return None;
         }
     };
+    parse_bytes(name, bytes, sources, diags)
+}
+
+/// Parses a file's raw bytes (which must be UTF-8) as the file `name`.
+pub fn parse_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Option<Body> {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
