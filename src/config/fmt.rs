@@ -335,12 +335,17 @@ pub fn format_source(name: &str, src: &str) -> Result<String, (Sources, Diagnost
     };
     let out = format_hcl(src);
     match hcl::edit::parser::parse_body(&out) {
-        Ok(after) if after == before => Ok(out),
+        Ok(after) if same_meaning(&before, &after) => Ok(out),
         _ => {
             // Never write something that means something else; keep the file as it is.
             Ok(src.to_string())
         }
     }
+}
+
+/// Whether two parsed bodies mean the same, ignoring whitespace and comments.
+pub fn same_meaning(a: &hcl::edit::structure::Body, b: &hcl::edit::structure::Body) -> bool {
+    hcl::Body::from(a.clone()) == hcl::Body::from(b.clone())
 }
 
 #[cfg(test)]
