@@ -395,7 +395,11 @@ impl Sources {
             obj["range"] = json!({"filename": s.file, "start": pos(&s.start), "end": pos(&s.end)});
             if let Some(f) = self.files.get(&s.file) {
                 let code = f.line(s.start.line);
-                let line_start = f.line_starts.get(s.start.line - 1).copied().unwrap_or(0);
+                let line_start = f
+                    .line_starts
+                    .get(s.start.line.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(0);
                 let hs = s.start.byte.saturating_sub(line_start).min(code.len());
                 let he = if s.end.line == s.start.line {
                     s.end.byte.saturating_sub(line_start).clamp(hs, code.len())

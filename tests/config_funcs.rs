@@ -195,6 +195,7 @@ fn operators_conditionals_templates_for_and_splat() {
         json!("a2bT12")
     );
     fails(r#""${null}""#, "null value");
+    assert_eq!(j(r#""a   ${~ "b" ~}   c""#), json!("abc"));
     assert_eq!(j("[for x in [1, 2, 3] : x * 2 if x != 2]"), json!([2, 6]));
     assert_eq!(
         j(r#"{for k, v in {a = 1, b = 2} : v => k}"#),

@@ -347,10 +347,23 @@ impl<'a> Evaluator<'a> {
         let mut out = String::new();
         let mut marked = false;
         let mut unknown = false;
+        // `~` strip markers trim the whitespace of the neighbouring literals.
+        let mut trim_next = false;
         for el in t.iter() {
             match el {
-                Element::Literal(l) => out.push_str(l.value()),
+                Element::Literal(l) => {
+                    let text = l.value();
+                    out.push_str(if std::mem::take(&mut trim_next) {
+                        text.trim_start()
+                    } else {
+                        text
+                    });
+                }
                 Element::Interpolation(i) => {
+                    if i.strip.strip_start() {
+                        out.truncate(out.trim_end().len());
+                    }
+                    trim_next = i.strip.strip_end();
                     let v = self.expr(&i.expr, f, s)?;
                     let (v, m) = v.unmark_deep();
                     marked |= m;

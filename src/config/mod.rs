@@ -23,6 +23,7 @@
 
 pub mod decode;
 pub mod decode_resource;
+pub mod decode_settings;
 pub mod duration;
 pub mod eval;
 pub mod expand;
