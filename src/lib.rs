@@ -3,6 +3,10 @@
 //! Map of the crate:
 //! - [`apply`]: the dependency-ordered executor of a plan, starting with its pure ready-queue.
 //! - [`cli`]: argument parsing (Terraform-style single-dash flags) and one file per command.
+//! - [`config`]: the configuration language — loading, decoding, evaluation, formatting.
+//! - [`diag`]: diagnostics and their Terraform-style rendering.
+//! - [`value`]: dynamic values with unknowns and sensitivity marks.
+//! - [`addr`]: resource addresses in user syntax.
 //! - [`emulator`]: a local, faithful emulator of the DMS service-task API. It shares no
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
 //! - [`graph`]: generic DAG helpers (cycles with all members, orders, targets, DOT).
@@ -11,11 +15,15 @@
 //! - [`secret`]: salted slow digests that stand in for secrets in state and plan files.
 //! - [`state`]: the state model, its versioned file, the lock and the storage backends.
 
+pub mod addr;
 pub mod apply;
 pub mod cli;
+pub mod config;
+pub mod diag;
 pub mod emulator;
 pub mod graph;
 pub mod plan;
 pub mod providers;
 pub mod secret;
 pub mod state;
+pub mod value;

@@ -4,6 +4,8 @@
 mod args;
 mod emulator;
 mod task;
+mod fmt;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -26,6 +28,10 @@ pub enum Command {
     Emulator(emulator::EmulatorArgs),
     /// Run one service-task operation directly: list, get, create, update, cancel, delete.
     Task(task::TaskArgs),
+    /// Check whether the configuration is valid.
+    Validate(validate::ValidateArgs),
+    /// Rewrite configuration files in the canonical layout.
+    Fmt(fmt::FmtArgs),
 }
 
 /// Runs the CLI with the given arguments (program name first) and returns the exit code.
@@ -48,5 +54,7 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     match cli.command {
         Command::Emulator(a) => emulator::run(a),
         Command::Task(a) => task::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Fmt(a) => fmt::run(a),
     }
 }

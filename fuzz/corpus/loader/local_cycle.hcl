@@ -1,0 +1,5 @@
+locals {
+  a = local.c
+  b = "${local.a}-x"
+  c = upper(local.b)
+}

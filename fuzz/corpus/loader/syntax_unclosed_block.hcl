@@ -1,0 +1,2 @@
+resource "dms_oci_driver_check" "before" {
+  group_name = "rg"
