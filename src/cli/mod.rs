@@ -3,8 +3,8 @@
 
 mod args;
 mod emulator;
-mod task;
 mod fmt;
+mod task;
 mod validate;
 
 use clap::{Parser, Subcommand};
