@@ -122,9 +122,9 @@ fn null_if_missing(v: Option<&Value>) -> Value {
     v.cloned().unwrap_or(Value::Null)
 }
 
-fn sensitive_mask(kind: &str) -> Value {
+fn sensitive_mask<'a>(paths: impl IntoIterator<Item = &'a str>) -> Value {
     let mut m = json!({});
-    for p in secret_paths(kind) {
+    for p in paths {
         let mut parts = p.split('.');
         if let (Some(block), Some(leaf)) = (parts.next(), parts.next()) {
             m[block][leaf] = json!(true);
@@ -168,10 +168,10 @@ fn change(d_or_s: (&str, &str, &str, Option<Value>), action: Action) -> Resource
         action,
         reasons: vec![],
         before: None,
-        before_sensitive: sensitive_mask(kind),
+        before_sensitive: json!({}),
         after: None,
         after_unknown: json!({}),
-        after_sensitive: sensitive_mask(kind),
+        after_sensitive: json!({}),
         replace_paths: vec![],
         blocks: blocks(kind),
     }
@@ -277,6 +277,7 @@ pub fn diff(
             }
             let (name, index) = name_of(&s.address);
             let mut c = change((&s.address, &s.kind, &name, index), Action::Delete);
+            c.before_sensitive = sensitive_mask(s.sensitive_digests.keys().map(String::as_str));
             c.before = Some(refreshed_attrs(s, remote));
             c.reasons.push(if opts.destroy {
                 Reason::DestroyRequested

@@ -2,7 +2,10 @@
 
 pub mod action;
 pub mod change;
+pub mod desired;
 pub mod diff;
+pub mod planfile;
+pub mod planner;
 pub mod render;
 pub mod render_json;
 
