@@ -300,6 +300,10 @@ pub fn diff(
             (&d.address, &d.kind, &d.name, d.index.clone()),
             Action::NoOp,
         );
+        c.after_sensitive = sensitive_mask(d.secrets.keys().map(String::as_str));
+        if let Some((s, _)) = by_addr.get(d.address.as_str()) {
+            c.before_sensitive = sensitive_mask(s.sensitive_digests.keys().map(String::as_str));
+        }
         let (after, after_unknown) = planned_after(d);
         match by_addr.get(d.address.as_str()) {
             None => match probes.get(&d.address) {
