@@ -43,7 +43,22 @@ pub fn load_config(
     vars: Vec<VarArg>,
     color: bool,
 ) -> Result<(Config, Diagnostics), OpenError> {
+    load_config_mode(dir, vars, color, config::Mode::Plan)
+}
+
+/// Loads the configuration only for its settings (backend): unset variables are fine.
+pub fn load_settings(dir: &Path, color: bool) -> Result<(Config, Diagnostics), OpenError> {
+    load_config_mode(dir, vec![], color, config::Mode::Validate)
+}
+
+fn load_config_mode(
+    dir: &Path,
+    vars: Vec<VarArg>,
+    color: bool,
+    mode: config::Mode,
+) -> Result<(Config, Diagnostics), OpenError> {
     let opts = LoadOptions {
+        mode,
         vars,
         ..LoadOptions::default()
     }

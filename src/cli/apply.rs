@@ -277,7 +277,7 @@ pub fn run_force_unlock(a: ForceUnlockArgs) -> i32 {
         Err(code) => return code,
     };
     rt.block_on(async move {
-        let (config, _) = match crate::workspace::load_config(std::path::Path::new("."), ordered_vars(), false) {
+        let (config, _) = match crate::workspace::load_settings(std::path::Path::new("."), false) {
             Ok(c) => c,
             Err(e) => {
                 eprint!("{}", e.0);

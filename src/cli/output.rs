@@ -23,7 +23,7 @@ pub fn run(a: OutputArgs) -> i32 {
     };
     rt.block_on(async move {
         let dir = std::path::Path::new(".");
-        let (config, _) = match crate::workspace::load_config(dir, super::common::ordered_vars(), false) {
+        let (config, _) = match crate::workspace::load_settings(dir, false) {
             Ok(c) => c,
             Err(e) => {
                 eprint!("{}", e.0);

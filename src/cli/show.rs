@@ -50,7 +50,7 @@ pub fn run(a: ShowArgs) -> i32 {
     };
     rt.block_on(async move {
         let dir = std::path::Path::new(".");
-        let (config, _) = match crate::workspace::load_config(dir, super::common::ordered_vars(), color) {
+        let (config, _) = match crate::workspace::load_settings(dir, color) {
             Ok(c) => c,
             Err(e) => {
                 eprint!("{}", e.0);

@@ -161,11 +161,20 @@ pub fn resolve_instance(
     })
 }
 
-/// The known map for evaluation from a state's resources.
+/// The known map for evaluation from a state's resources. Only tasks that finished well
+/// count: a tainted, failed or unfinished task will be replaced, so what it produced is
+/// not known yet.
 pub fn known_from_state(state: &State) -> BTreeMap<ResourceAddr, Value> {
     state
         .resources
         .iter()
+        .filter(|r| r.status == crate::state::Status::Ready)
+        .filter(|r| {
+            !r.attributes
+                .get("state")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|s| diff::FAILED_STATES.contains(&s))
+        })
         .filter_map(|r| {
             Some((
                 r.address.parse::<ResourceAddr>().ok()?,

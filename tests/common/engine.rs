@@ -24,19 +24,21 @@ pub struct EmulatorProc {
 impl EmulatorProc {
     pub fn start(extra: &[&str]) -> EmulatorProc {
         let data = tempfile::tempdir().expect("temp dir");
+        let mut args: Vec<String> =
+            vec!["emulator".into(), "--listen".into(), "127.0.0.1:0".into()];
+        for (flag, default) in [
+            ("--queued-for", "100ms"),
+            ("--run-for", "250ms"),
+            ("--cancel-for", "200ms"),
+        ] {
+            if !extra.contains(&flag) {
+                args.push(flag.into());
+                args.push(default.into());
+            }
+        }
         let mut child = Command::new(bin())
-            .args([
-                "emulator",
-                "--listen",
-                "127.0.0.1:0",
-                "--queued-for",
-                "100ms",
-                "--run-for",
-                "250ms",
-                "--cancel-for",
-                "200ms",
-                "--data-dir",
-            ])
+            .args(&args)
+            .arg("--data-dir")
             .arg(data.path().join("emu"))
             .args(extra)
             .stdout(Stdio::piped())
