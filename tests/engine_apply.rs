@@ -326,11 +326,9 @@ fn no_secret_reaches_any_file_or_output() {
             share.path().display()
         ),
     ]);
-    let blob = format!(
-        "variable \"sas\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"dms_oci_driver_upload\" \"from_blob\" {{\n  group_name   = \"rg\"\n  service_name = \"svc2\"\n  task_name    = \"uploadFromBlob\"\n  driver_share {{\n    sas_uri = var.sas\n  }}\n}}\n"
-    );
+    let blob = "variable \"sas\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"dms_oci_driver_upload\" \"from_blob\" {\n  group_name   = \"rg\"\n  service_name = \"svc2\"\n  task_name    = \"uploadFromBlob\"\n  driver_share {\n    sas_uri = var.sas\n  }\n}\n";
     let wd = Workdir::new(&(provider(&emu.base) + &seed("svc1", "\\\\\\\\fs\\\\drivers")));
-    wd.write("blob.hcl", &blob);
+    wd.write("blob.hcl", blob);
     let sas_var = format!("sas={sas_uri}");
     let mut outputs = String::new();
     for args in [
