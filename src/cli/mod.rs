@@ -6,6 +6,8 @@ mod args;
 mod common;
 mod emulator;
 mod fmt;
+mod graph;
+mod import;
 mod output;
 mod plan;
 mod show;
@@ -43,6 +45,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Show output values from the state.
     Output(output::OutputArgs),
+    /// Print the dependency graph in DOT.
+    Graph(graph::GraphArgs),
+    /// Record an existing service task in state.
+    Import(Box<import::ImportArgs>),
     /// Remove a stuck state lock.
     #[command(name = "force-unlock")]
     ForceUnlock(apply::ForceUnlockArgs),
@@ -81,6 +87,8 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         Command::Show(a) => show::run(a),
         Command::Output(a) => output::run(a),
         Command::ForceUnlock(a) => apply::run_force_unlock(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Import(a) => import::run(*a),
         Command::Task(a) => task::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),

@@ -229,17 +229,23 @@ pub async fn make_plan(
     let mut rounds = 0;
     let (plan, desired_map, instances) = loop {
         rounds += 1;
-        let instances = if req.destroy {
-            vec![]
-        } else {
-            evaluate(config, &known)?
-        };
+        // Destroy plans evaluate too: prevent_destroy must be honoured.
+        let instances = evaluate(config, &known)?;
+        if rounds == 1 {
+            let map: BTreeMap<String, ResourceInstance> = instances
+                .iter()
+                .map(|i| (i.addr.to_string(), i.clone()))
+                .collect();
+            if let Err(c) = dependency_dag(&map, state) {
+                return Err(cycle_diagnostics(config, &map, &c.0));
+            }
+        }
         let desired_list: Vec<Desired> = instances
             .iter()
             .map(|i| desired(i, subscription, triggered.get(&i.addr.to_string()).cloned()))
             .collect();
         // Look up new instances' ids once: a task nobody recorded is never overwritten.
-        if req.refresh && !req.refresh_only {
+        if req.refresh && !req.refresh_only && !req.destroy {
             let missing: Vec<(String, String, Desired)> = desired_list
                 .iter()
                 .filter(|d| !in_state.contains(&d.address) && !probes.contains_key(&d.address))
@@ -394,6 +400,43 @@ fn target(
         .filter(|c| keep.contains(&c.address))
         .cloned()
         .collect()
+}
+
+/// One error per dependency cycle, naming every member with its source location.
+pub fn cycle_diagnostics(
+    config: &Config,
+    instances: &BTreeMap<String, ResourceInstance>,
+    cycles: &[Vec<String>],
+) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for cycle in cycles {
+        let span_of = |a: &String| {
+            instances
+                .get(a)
+                .and_then(|i| i.span.clone().or_else(|| config.decl_span(&i.decl)))
+        };
+        let members: Vec<String> = cycle
+            .iter()
+            .map(|a| match span_of(a) {
+                Some(s) => format!(
+                    "  {a} ({} line {}, column {})",
+                    s.file, s.start.line, s.start.column
+                ),
+                None => format!("  {a}"),
+            })
+            .collect();
+        d.push(
+            Diagnostic::error(
+                format!("Cycle: {}", cycle.join(", ")),
+                format!(
+                    "These resources depend on each other, through references or depends_on, so none of them can be applied first:\n{}",
+                    members.join("\n")
+                ),
+            )
+            .with_span(cycle.first().and_then(span_of)),
+        );
+    }
+    d
 }
 
 /// The instance-level dependency graph: configuration references plus recorded state
