@@ -869,6 +869,7 @@ pub async fn apply(
                         s.2 = state.clone();
                     }
                     p.line(&format!("{}: {state} [{} elapsed]", p.addr(&addr), elapsed(since)));
+                    p.status(&addr, &state);
                 }
                 Some(Msg::Phase { addr, text }) => {
                     if text == Phase::Create.starting() && let Some(s) = co.started.get_mut(&addr) {
@@ -876,8 +877,10 @@ pub async fn apply(
                         s.1 = Phase::Create;
                     }
                     p.line(&format!("{}: {text}", p.addr(&addr)));
+                    p.status(&addr, &text);
                 }
                 Some(Msg::Done { addr, result }) => {
+                    p.done(&addr);
                     if co.finish(&addr, *result).await {
                         queue.finish(&addr);
                     } else {
@@ -886,7 +889,7 @@ pub async fn apply(
                 }
                 None => break,
             },
-            _ = ticker.tick() => {
+            _ = ticker.tick(), if !p.is_live() => {
                 for (addr, (t0, phase, state)) in &co.started {
                     let st = if state.is_empty() { String::new() } else { format!(", {state}") };
                     p.line(&format!("{}: {} [{} elapsed{st}]", p.addr(addr), phase.still(), elapsed(t0.elapsed())));

@@ -91,8 +91,11 @@ impl Session {
         })
     }
 
+    /// Plain lines, or the live view when stdout is a terminal (`DMSFORM_NO_LIVE` turns it off).
     pub fn printer(&self) -> Printer {
-        Printer { color: self.color }
+        use std::io::IsTerminal;
+        let live = std::io::stdout().is_terminal() && std::env::var_os("DMSFORM_NO_LIVE").is_none();
+        Printer::new(self.color, live)
     }
 
     /// Resolves resources a crashed or interrupted run left pending: reads each task,
