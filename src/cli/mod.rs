@@ -4,6 +4,7 @@
 mod apply;
 mod args;
 mod common;
+mod completions;
 mod emulator;
 mod fmt;
 mod graph;
@@ -45,6 +46,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Show output values from the state.
     Output(output::OutputArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
     /// Print the dependency graph in DOT.
     Graph(graph::GraphArgs),
     /// Record an existing service task in state.
@@ -88,6 +91,7 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         Command::Output(a) => output::run(a),
         Command::ForceUnlock(a) => apply::run_force_unlock(a),
         Command::Graph(a) => graph::run(a),
+        Command::Completions(a) => completions::run(a),
         Command::Import(a) => import::run(*a),
         Command::Task(a) => task::run(a),
         Command::Validate(a) => validate::run(a),
