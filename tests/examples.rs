@@ -120,3 +120,72 @@ fn ci_drift_example_runs_against_the_emulator() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("::notice title=No drift::"));
 }
+
+#[test]
+fn fleet_example_applies_every_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet"),
+        tmp.path(),
+    );
+    let (code, out) = run(tmp.path(), &["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Apply complete! Resources: 9 added"), "{out}");
+    for s in ["dms-weu-1", "dms-weu-2", "dms-neu-1"] {
+        assert!(
+            out.contains(&format!(
+                "dms_oci_driver_install.driver[\"{s}\"]: Creation complete"
+            )),
+            "{out}"
+        );
+    }
+    let (code, out) = run(tmp.path(), &["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn blob_share_example_uploads_from_azurite() {
+    let az = common::Azurite::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let zip = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "examples/oci-driver/drivers/instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip",
+    ))
+    .unwrap();
+    rt.block_on(az.put_blobs(
+        "drivers",
+        &[(
+            "instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip",
+            &zip,
+        )],
+    ));
+    let sas_uri = format!(
+        "{}/drivers?{}",
+        az.blob_base,
+        az.account_sas("rl", "2099-01-01T00:00:00Z")
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/blob-share"),
+        tmp.path(),
+    );
+    let out = Command::new(bin())
+        .current_dir(tmp.path())
+        .args(["apply", "-auto-approve"])
+        .env("NO_COLOR", "1")
+        .env("DMSFORM_VAR_driver_sas_uri", &sas_uri)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "driver_package = \"instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip\""
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&sas_uri), "the SAS URI is never printed");
+}
