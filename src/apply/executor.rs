@@ -374,10 +374,13 @@ struct Coordinator<'a, 'e> {
     instances: BTreeMap<String, ResourceInstance>,
     started: BTreeMap<String, (Instant, Phase, String)>,
     resolved: BTreeMap<String, (Desired, Vec<String>)>,
+    /// State changed since it was last written.
+    dirty: bool,
 }
 
 impl Coordinator<'_, '_> {
     async fn persist(&mut self) -> bool {
+        self.dirty = false;
         match self.env.store.write(&mut self.state).await {
             Ok(()) => true,
             Err(e) => {
@@ -456,9 +459,23 @@ impl Coordinator<'_, '_> {
                 (svc, task, None, dr, to, vec![])
             }
             _ => {
-                let mut known = known_from_state(&self.state);
-                known.data = self.env.data.clone();
-                let inst = resolve_instance(self.env.config, &known, addr).map_err(|d| {
+                // Re-evaluate only when the plan left an argument unknown; otherwise the
+                // plan-time evaluation stands (and a large apply stays linear).
+                let computed_only = c.after_unknown.as_object().is_none_or(|m| {
+                    m.keys()
+                        .all(|k| ["id", "state", "errors", "output"].contains(&k.as_str()))
+                });
+                let planned = self.instances.get(addr).filter(|_| computed_only).cloned();
+                let mut known = crate::config::Known::default();
+                if planned.is_none() {
+                    known = known_from_state(&self.state);
+                    known.data = self.env.data.clone();
+                }
+                let resolved = match planned {
+                    Some(i) => Ok(i),
+                    None => resolve_instance(self.env.config, &known, addr),
+                };
+                let inst = resolved.map_err(|d| {
                     (
                         "Cannot evaluate the resource".to_string(),
                         d.iter()
@@ -502,10 +519,12 @@ impl Coordinator<'_, '_> {
                     .get("delete_running")
                     .and_then(serde_json::Value::as_bool)
                     .unwrap_or(false);
+                // Resource-level addresses, as Terraform records them: a for_each resource
+                // that depends on another does not list every instance of it.
                 let deps: Vec<String> = inst
                     .depends_on
                     .iter()
-                    .flat_map(|r| self.instances_of(r))
+                    .map(|r| r.resource().to_string())
                     .collect();
                 self.instances.insert(addr.to_string(), inst.clone());
                 self.resolved.insert(addr.to_string(), (d, deps.clone()));
@@ -543,12 +562,6 @@ impl Coordinator<'_, '_> {
             rec.status = Status::Pending;
             rec.pending = Some(intent);
             self.state.upsert(rec);
-            if !self.persist().await {
-                return Err((
-                    "Failed to persist state".into(),
-                    self.outcome.state_error.clone().unwrap_or_default(),
-                ));
-            }
         }
         Ok(Job {
             addr: addr.to_string(),
@@ -560,32 +573,6 @@ impl Coordinator<'_, '_> {
             create_timeout: timeouts.create,
             delete_timeout: timeouts.delete,
         })
-    }
-
-    fn instances_of(&self, r: &ResourceAddr) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .instances
-            .keys()
-            .filter(|a| {
-                a.parse::<ResourceAddr>()
-                    .is_ok_and(|x| x.resource() == r.resource())
-            })
-            .cloned()
-            .collect();
-        v.extend(
-            self.state
-                .resources
-                .iter()
-                .filter(|s| {
-                    s.address
-                        .parse::<ResourceAddr>()
-                        .is_ok_and(|x| x.resource() == r.resource())
-                })
-                .map(|s| s.address.clone()),
-        );
-        v.sort();
-        v.dedup();
-        v
     }
 
     /// Records a finished task in state.
@@ -830,8 +817,44 @@ impl Coordinator<'_, '_> {
             }
         };
         self.started.remove(addr);
-        self.persist().await;
         ok
+    }
+
+    /// Handles one message from a worker.
+    async fn handle(&mut self, msg: Msg, queue: &mut ReadyQueue<String>) {
+        let p = self.env.printer;
+        match msg {
+            Msg::State { addr, state, since } => {
+                if let Some(s) = self.started.get_mut(&addr) {
+                    s.2 = state.clone();
+                }
+                p.line(&format!(
+                    "{}: {state} [{} elapsed]",
+                    p.addr(&addr),
+                    elapsed(since)
+                ));
+                p.status(&addr, &state);
+            }
+            Msg::Phase { addr, text } => {
+                if text == Phase::Create.starting()
+                    && let Some(s) = self.started.get_mut(&addr)
+                {
+                    s.0 = Instant::now();
+                    s.1 = Phase::Create;
+                }
+                p.line(&format!("{}: {text}", p.addr(&addr)));
+                p.status(&addr, &text);
+            }
+            Msg::Done { addr, result } => {
+                p.done(&addr);
+                self.dirty = true;
+                if self.finish(&addr, *result).await {
+                    queue.finish(&addr);
+                } else {
+                    self.outcome.skipped.extend(queue.fail(&addr));
+                }
+            }
+        }
     }
 
     /// After a write whose outcome is unclear: read the task and record what is there.
@@ -891,6 +914,7 @@ pub async fn apply(
         instances,
         started: BTreeMap::new(),
         resolved: BTreeMap::new(),
+        dirty: false,
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let cancel = CancellationToken::new();
@@ -899,40 +923,62 @@ pub async fn apply(
     let mut interrupts_seen = 0;
     let p = env.printer;
     loop {
-        while co.started.len() < env.parallelism.max(1) && co.outcome.state_error.is_none() {
+        // Prepare every change that may start now, record all their intents in one
+        // state write, and only then start them.
+        let mut jobs: Vec<(String, Job)> = Vec::new();
+        while co.started.len() + jobs.len() < env.parallelism.max(1)
+            && co.outcome.state_error.is_none()
+        {
             let Some(addr) = queue.dequeue() else { break };
             match co.prepare(&addr).await {
                 Ok(job) => {
-                    let phase = match job.action {
-                        Action::Delete => Phase::Destroy,
-                        Action::Update => Phase::Modify,
-                        Action::Adopt => Phase::Adopt,
-                        _ => Phase::Create,
-                    };
-                    let id = job.svc.task_id(&job.task);
-                    match phase {
-                        Phase::Create => {}
-                        _ => p.line(&format!(
-                            "{}: {} [id={id}]",
-                            p.addr(&addr),
-                            phase.starting()
-                        )),
+                    if job.action != Action::Adopt {
+                        co.dirty = true;
                     }
-                    co.started
-                        .insert(addr.clone(), (Instant::now(), phase, String::new()));
-                    tokio::spawn(work(
-                        env.client.clone(),
-                        job,
-                        env.poll.clone(),
-                        cancel.clone(),
-                        tx.clone(),
-                    ));
+                    jobs.push((addr, job));
                 }
                 Err((summary, detail)) => {
                     co.fail(&addr, format!("{addr}: {summary}"), detail);
                     co.outcome.skipped.extend(queue.fail(&addr));
                 }
             }
+        }
+        if co.dirty && !co.persist().await {
+            // The intents are not on disk: start none of these changes.
+            for (addr, _) in jobs.drain(..) {
+                co.fail(
+                    &addr,
+                    format!("{addr}: not started"),
+                    "The state could not be written before the change, so it was not started."
+                        .into(),
+                );
+                co.outcome.skipped.extend(queue.fail(&addr));
+            }
+        }
+        for (addr, job) in jobs {
+            let phase = match job.action {
+                Action::Delete => Phase::Destroy,
+                Action::Update => Phase::Modify,
+                Action::Adopt => Phase::Adopt,
+                _ => Phase::Create,
+            };
+            if phase != Phase::Create {
+                p.line(&format!(
+                    "{}: {} [id={}]",
+                    p.addr(&addr),
+                    phase.starting(),
+                    job.svc.task_id(&job.task)
+                ));
+            }
+            co.started
+                .insert(addr.clone(), (Instant::now(), phase, String::new()));
+            tokio::spawn(work(
+                env.client.clone(),
+                job,
+                env.poll.clone(),
+                cancel.clone(),
+                tx.clone(),
+            ));
         }
         if co.outcome.state_error.is_some() {
             queue.stop();
@@ -941,32 +987,17 @@ pub async fn apply(
             break;
         }
         tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(Msg::State { addr, state, since }) => {
-                    if let Some(s) = co.started.get_mut(&addr) {
-                        s.2 = state.clone();
-                    }
-                    p.line(&format!("{}: {state} [{} elapsed]", p.addr(&addr), elapsed(since)));
-                    p.status(&addr, &state);
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break };
+                co.handle(msg, &mut queue).await;
+                // Handle whatever else already arrived, then write state once.
+                while let Ok(more) = rx.try_recv() {
+                    co.handle(more, &mut queue).await;
                 }
-                Some(Msg::Phase { addr, text }) => {
-                    if text == Phase::Create.starting() && let Some(s) = co.started.get_mut(&addr) {
-                        s.0 = Instant::now();
-                        s.1 = Phase::Create;
-                    }
-                    p.line(&format!("{}: {text}", p.addr(&addr)));
-                    p.status(&addr, &text);
+                if co.dirty {
+                    co.persist().await;
                 }
-                Some(Msg::Done { addr, result }) => {
-                    p.done(&addr);
-                    if co.finish(&addr, *result).await {
-                        queue.finish(&addr);
-                    } else {
-                        co.outcome.skipped.extend(queue.fail(&addr));
-                    }
-                }
-                None => break,
-            },
+            }
             _ = ticker.tick(), if !p.is_live() => {
                 for (addr, (t0, phase, state)) in &co.started {
                     let st = if state.is_empty() { String::new() } else { format!(", {state}") };
@@ -985,6 +1016,9 @@ pub async fn apply(
                 }
             }
         }
+    }
+    if co.dirty {
+        co.persist().await;
     }
     co.outcome.skipped.extend(queue.not_run());
     co.outcome.skipped.sort();

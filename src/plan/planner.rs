@@ -235,11 +235,24 @@ pub async fn make_plan(
         // Destroy plans evaluate too: prevent_destroy must be honoured.
         let instances = evaluate(config, &known)?;
         if rounds == 1 {
-            let map: BTreeMap<String, ResourceInstance> = instances
+            // Dependencies are between whole resources (references and depends_on name
+            // resources), so cycles are found on the resource graph: linear in the
+            // configuration, not quadratic in its instances.
+            let mut by_res: BTreeMap<String, (ResourceInstance, BTreeSet<String>)> =
+                BTreeMap::new();
+            for i in &instances {
+                let e = by_res
+                    .entry(i.addr.resource().to_string())
+                    .or_insert_with(|| (i.clone(), BTreeSet::new()));
+                e.1.extend(i.depends_on.iter().map(|d| d.resource().to_string()));
+            }
+            let nodes: Vec<(String, Vec<String>)> = by_res
                 .iter()
-                .map(|i| (i.addr.to_string(), i.clone()))
+                .map(|(k, (_, d))| (k.clone(), d.iter().cloned().collect()))
                 .collect();
-            if let Err(c) = dependency_dag(&map, state) {
+            if let Err(c) = Dag::new(nodes) {
+                let map: BTreeMap<String, ResourceInstance> =
+                    by_res.into_iter().map(|(k, (i, _))| (k, i)).collect();
                 return Err(cycle_diagnostics(config, &map, &c.0));
             }
         }
@@ -474,9 +487,20 @@ pub fn dependency_dag(
         nodes.insert(a.clone(), deps);
     }
     for r in &state.resources {
-        nodes
-            .entry(r.address.clone())
-            .or_insert_with(|| r.dependencies.clone());
+        // State records resource-level dependencies; expand them to instances.
+        let deps: Vec<String> = r
+            .dependencies
+            .iter()
+            .flat_map(|d| match d.parse::<ResourceAddr>() {
+                Ok(a) if a.key.is_none() => by_resource
+                    .get(&a)
+                    .cloned()
+                    .unwrap_or_else(|| vec![d.clone()]),
+                _ => vec![d.clone()],
+            })
+            .filter(|d| d != &r.address)
+            .collect();
+        nodes.entry(r.address.clone()).or_insert(deps);
     }
     Dag::new(nodes)
 }
