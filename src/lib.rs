@@ -9,10 +9,12 @@
 //! - [`addr`]: resource addresses in user syntax.
 //! - [`emulator`]: a local, faithful emulator of the DMS service-task API. It shares no
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
+//! - [`engine`]: the commands' library side: sessions, recovery, plan, apply, outputs.
 //! - [`graph`]: generic DAG helpers (cycles with all members, orders, targets, DOT).
 //! - [`plan`]: actions and reasons, the plan model, and its human and JSON renderings.
 //! - [`providers`]: clients of remote services; `providers::dms` talks to the DMS API.
 //! - [`secret`]: salted slow digests that stand in for secrets in state and plan files.
+//! - [`workspace`]: what a plan or apply opens: configuration, state store, DMS client.
 //! - [`state`]: the state model, its versioned file, the lock and the storage backends.
 
 pub mod addr;
@@ -21,9 +23,11 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod emulator;
+pub mod engine;
 pub mod graph;
 pub mod plan;
 pub mod providers;
 pub mod secret;
 pub mod state;
 pub mod value;
+pub mod workspace;

@@ -1,9 +1,17 @@
 //! Command-line entry: normalises Terraform-style flags, parses with clap, dispatches to
 //! one function per command and maps outcomes to exit codes. Holds no command logic.
 
+mod apply;
 mod args;
+mod common;
+mod completions;
 mod emulator;
 mod fmt;
+mod graph;
+mod import;
+mod output;
+mod plan;
+mod show;
 mod task;
 mod validate;
 
@@ -26,6 +34,27 @@ pub struct Cli {
 pub enum Command {
     /// Run the local DMS service-task emulator (a sandbox, like Azurite for storage).
     Emulator(emulator::EmulatorArgs),
+    /// Show what would change on the service.
+    Plan(Box<plan::PlanArgs>),
+    /// Make the planned changes: create, update, replace or delete tasks, waiting for each.
+    Apply(Box<apply::ApplyArgs>),
+    /// Delete every task this configuration manages.
+    Destroy(Box<apply::DestroyArgs>),
+    /// Update state with what changed remotely (apply -refresh-only -auto-approve).
+    Refresh(Box<apply::RefreshArgs>),
+    /// Show a saved plan or the state.
+    Show(show::ShowArgs),
+    /// Show output values from the state.
+    Output(output::OutputArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the dependency graph in DOT.
+    Graph(graph::GraphArgs),
+    /// Record an existing service task in state.
+    Import(Box<import::ImportArgs>),
+    /// Remove a stuck state lock.
+    #[command(name = "force-unlock")]
+    ForceUnlock(apply::ForceUnlockArgs),
     /// Run one service-task operation directly: list, get, create, update, cancel, delete.
     Task(task::TaskArgs),
     /// Check whether the configuration is valid.
@@ -37,6 +66,7 @@ pub enum Command {
 /// Runs the CLI with the given arguments (program name first) and returns the exit code.
 pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     let argv = args::normalize(argv);
+    common::remember_argv(&argv);
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
@@ -53,6 +83,16 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     }
     match cli.command {
         Command::Emulator(a) => emulator::run(a),
+        Command::Plan(a) => plan::run(*a),
+        Command::Apply(a) => apply::run(*a),
+        Command::Destroy(a) => apply::run_destroy(*a),
+        Command::Refresh(a) => apply::run_refresh(*a),
+        Command::Show(a) => show::run(a),
+        Command::Output(a) => output::run(a),
+        Command::ForceUnlock(a) => apply::run_force_unlock(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Import(a) => import::run(*a),
         Command::Task(a) => task::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),

@@ -122,9 +122,9 @@ fn null_if_missing(v: Option<&Value>) -> Value {
     v.cloned().unwrap_or(Value::Null)
 }
 
-fn sensitive_mask(kind: &str) -> Value {
+fn sensitive_mask<'a>(paths: impl IntoIterator<Item = &'a str>) -> Value {
     let mut m = json!({});
-    for p in secret_paths(kind) {
+    for p in paths {
         let mut parts = p.split('.');
         if let (Some(block), Some(leaf)) = (parts.next(), parts.next()) {
             m[block][leaf] = json!(true);
@@ -168,10 +168,10 @@ fn change(d_or_s: (&str, &str, &str, Option<Value>), action: Action) -> Resource
         action,
         reasons: vec![],
         before: None,
-        before_sensitive: sensitive_mask(kind),
+        before_sensitive: json!({}),
         after: None,
         after_unknown: json!({}),
-        after_sensitive: sensitive_mask(kind),
+        after_sensitive: json!({}),
         replace_paths: vec![],
         blocks: blocks(kind),
     }
@@ -277,6 +277,7 @@ pub fn diff(
             }
             let (name, index) = name_of(&s.address);
             let mut c = change((&s.address, &s.kind, &name, index), Action::Delete);
+            c.before_sensitive = sensitive_mask(s.sensitive_digests.keys().map(String::as_str));
             c.before = Some(refreshed_attrs(s, remote));
             c.reasons.push(if opts.destroy {
                 Reason::DestroyRequested
@@ -299,6 +300,10 @@ pub fn diff(
             (&d.address, &d.kind, &d.name, d.index.clone()),
             Action::NoOp,
         );
+        c.after_sensitive = sensitive_mask(d.secrets.keys().map(String::as_str));
+        if let Some((s, _)) = by_addr.get(d.address.as_str()) {
+            c.before_sensitive = sensitive_mask(s.sensitive_digests.keys().map(String::as_str));
+        }
         let (after, after_unknown) = planned_after(d);
         match by_addr.get(d.address.as_str()) {
             None => match probes.get(&d.address) {

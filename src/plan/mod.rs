@@ -2,7 +2,10 @@
 
 pub mod action;
 pub mod change;
+pub mod desired;
 pub mod diff;
+pub mod planfile;
+pub mod planner;
 pub mod render;
 pub mod render_json;
 
@@ -11,3 +14,6 @@ pub use change::{OutputChange, Plan, ResourceChange, Summary};
 
 #[cfg(test)]
 pub(crate) mod render_tests;
+
+#[cfg(test)]
+mod diff_tests;

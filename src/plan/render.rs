@@ -215,7 +215,7 @@ fn body(c: &ResourceChange, indent: usize) -> Body {
                 b.attrs.push(Line {
                     sym: "+",
                     name: k.clone(),
-                    rest: fmt_value(v, au, as_, indent + 2),
+                    rest: added_value(v, au, as_, indent + 2),
                 });
             }
             Action::Delete => {
@@ -261,7 +261,7 @@ fn body(c: &ResourceChange, indent: usize) -> Body {
                     b.attrs.push(Line {
                         sym: "+",
                         name: k.clone(),
-                        rest: format!("{}{marker}", fmt_value(aval, au, as_, indent + 2)),
+                        rest: format!("{}{marker}", added_value(aval, au, as_, indent + 2)),
                     });
                 } else if aval.is_null() && !is_true(au) {
                     b.attrs.push(Line {
@@ -395,6 +395,16 @@ fn render_body(b: &Body, indent: usize, style: Style) -> String {
         out.push_str(blk);
     }
     out
+}
+
+/// A new value: maps show each entry as added, as Terraform does.
+fn added_value(v: &Value, unknown: &Value, sensitive: &Value, indent: usize) -> String {
+    match v {
+        Value::Object(m) if !m.is_empty() && !is_true(unknown) && !is_true(sensitive) => {
+            map_diff(&serde_json::Map::new(), m, indent)
+        }
+        _ => fmt_value(v, unknown, sensitive, indent),
+    }
 }
 
 fn map_diff(

@@ -454,3 +454,4 @@ pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+pub mod engine;

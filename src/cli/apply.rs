@@ -1,0 +1,315 @@
+//! `dmsform apply [-auto-approve] [PLANFILE]`, `destroy`, `refresh` and `force-unlock`.
+
+use super::common::{PlanFlags, RunArgs, ordered_vars, runtime};
+use crate::engine::{Session, failures, render_outputs};
+use crate::plan::Plan;
+use crate::plan::planfile::PlanFile;
+use crate::plan::render::{Style, plan as render_plan};
+use clap::Args;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Apply without asking for confirmation.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// A plan saved with `dmsform plan -out FILE`.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Destroy without asking for confirmation.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// Limit the destroy to this resource. Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub target: Vec<String>,
+    /// Read the remote tasks first (-refresh=false to skip).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Limit the refresh to this resource. Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock ID, as the lock error names it.
+    #[arg(value_name = "LOCK_ID")]
+    pub id: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(a: ApplyArgs) -> i32 {
+    execute(a.run, a.flags, a.auto_approve, a.plan_file, "apply")
+}
+
+pub fn run_destroy(a: DestroyArgs) -> i32 {
+    let flags = PlanFlags {
+        destroy: true,
+        refresh_only: false,
+        refresh: a.refresh,
+        target: a.target,
+        replace: vec![],
+    };
+    execute(a.run, flags, a.auto_approve, None, "destroy")
+}
+
+pub fn run_refresh(a: RefreshArgs) -> i32 {
+    let flags = PlanFlags {
+        destroy: false,
+        refresh_only: true,
+        refresh: true,
+        target: a.target,
+        replace: vec![],
+    };
+    execute(a.run, flags, true, None, "refresh")
+}
+
+fn confirm(destroy: bool) -> bool {
+    let (q, what) = if destroy {
+        (
+            "Do you really want to destroy all resources?",
+            "dmsform will destroy all your managed tasks, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.",
+        )
+    } else {
+        (
+            "Do you want to perform these actions?",
+            "dmsform will perform the actions described above.\n  Only 'yes' will be accepted to approve.",
+        )
+    };
+    print!("\n{q}\n  {what}\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    println!();
+    line.trim() == "yes"
+}
+
+fn execute(
+    run: RunArgs,
+    flags: PlanFlags,
+    auto_approve: bool,
+    plan_file: Option<PathBuf>,
+    op: &str,
+) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let op = op.to_string();
+    rt.block_on(async move {
+        let color = run.color();
+        let mut s =
+            match Session::open(&op, ordered_vars(), run.lock, run.lock_timeout, color).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprint!("{}", e.0);
+                    return 1;
+                }
+            };
+        let code = execute_in(&mut s, &run, &flags, auto_approve, plan_file, &op).await;
+        s.close().await;
+        code
+    })
+}
+
+async fn execute_in(
+    s: &mut Session,
+    run: &RunArgs,
+    flags: &PlanFlags,
+    auto_approve: bool,
+    plan_file: Option<PathBuf>,
+    op: &str,
+) -> i32 {
+    if let Err(e) = s.recover(true).await {
+        eprint!("{}", e.0);
+        return 1;
+    }
+    let destroy = flags.destroy;
+    let (plan, instances): (Plan, _) = match &plan_file {
+        Some(path) => {
+            let pf = match PlanFile::read(path) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    return 1;
+                }
+            };
+            if let Err(e) = pf.check(
+                s.had_state.then_some(&s.state),
+                &s.ws.dir,
+                &s.ws.config,
+                &s.digester,
+            ) {
+                eprintln!("Error: {e}");
+                return 1;
+            }
+            let instances = s.instances();
+            (pf.plan, instances)
+        }
+        None => {
+            let planned = match s.plan(&super::plan::request(run, flags)).await {
+                Ok(p) => p,
+                Err(e) => {
+                    eprint!("{}", e.0);
+                    return 1;
+                }
+            };
+            if !planned.warnings.is_empty() {
+                eprint!("{}", s.render(&planned.warnings));
+                if planned.warnings.has_errors() {
+                    return 1;
+                }
+            }
+            print!("{}", render_plan(&planned.plan, Style { color: s.color }));
+            if !planned.plan.has_changes() {
+                if let Err(e) = s.record_outputs().await {
+                    eprint!("{}", e.0);
+                    return 1;
+                }
+                let verb = if destroy { "Destroy" } else { "Apply" };
+                println!("\n{verb} complete! Resources: 0 added, 0 changed, 0 destroyed.");
+                print!("{}", render_outputs(&s.state));
+                return 0;
+            }
+            if !auto_approve && !confirm(destroy) {
+                eprintln!(
+                    "\nError: {} cancelled.",
+                    if destroy { "Destroy" } else { "Apply" }
+                );
+                return 1;
+            }
+            (planned.plan, planned.instances)
+        }
+    };
+    if plan.refresh_only {
+        // Record what refresh found; nothing remote changes.
+        let refreshed = match s
+            .plan(&crate::plan::planner::PlanRequest {
+                refresh: true,
+                parallelism: run.parallelism,
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(p) => p.refreshed,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        s.state.resources = refreshed.resources;
+        if let Err(e) = s.ws.store.write(&mut s.state).await {
+            eprintln!("Error: Failed to persist state\n\n{e}");
+            return 1;
+        }
+        println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        return 0;
+    }
+    let outcome = s.apply(&plan, instances, run.parallelism).await;
+    let mut diags = failures(&outcome);
+    if !destroy && outcome.state_error.is_none() {
+        match s.record_outputs().await {
+            Ok(d) => diags.extend(d),
+            Err(e) => eprint!("{}", e.0),
+        }
+    } else if destroy && outcome.failures.is_empty() {
+        s.state.outputs.clear();
+        let _ = s.ws.store.write(&mut s.state).await;
+    }
+    if !diags.is_empty() {
+        eprint!("{}", s.render(&diags));
+    }
+    if !outcome.skipped.is_empty() {
+        eprintln!(
+            "\nNot applied because something they depend on failed or the run was interrupted: {}",
+            outcome.skipped.join(", ")
+        );
+    }
+    let adopted = if outcome.adopted > 0 {
+        format!("{} adopted, ", outcome.adopted)
+    } else {
+        String::new()
+    };
+    let verb = if op == "destroy" { "Destroy" } else { "Apply" };
+    if outcome.failures.is_empty() && outcome.state_error.is_none() && !outcome.interrupted {
+        println!(
+            "\n{verb} complete! Resources: {adopted}{} added, {} changed, {} destroyed.",
+            outcome.added, outcome.changed, outcome.destroyed
+        );
+        if !destroy {
+            print!("{}", render_outputs(&s.state));
+        }
+        0
+    } else {
+        println!(
+            "\n{verb} incomplete. Resources: {adopted}{} added, {} changed, {} destroyed; {} failed.",
+            outcome.added,
+            outcome.changed,
+            outcome.destroyed,
+            outcome.failures.len()
+        );
+        if outcome.interrupted { 130 } else { 1 }
+    }
+}
+
+pub fn run_force_unlock(a: ForceUnlockArgs) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let (config, _) = match crate::workspace::load_settings(std::path::Path::new("."), false) {
+            Ok(c) => c,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let store = match crate::workspace::open_store(&config, std::path::Path::new(".")) {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        if !a.force {
+            print!("Do you really want to force-unlock?\n  dmsform will remove the lock on the state.\n  This will allow local dmsform commands to modify this state, even though it\n  may still be in use. Only 'yes' will be accepted to confirm.\n\n  Enter a value: ");
+            let _ = std::io::stdout().flush();
+            let mut line = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut line);
+            if line.trim() != "yes" {
+                eprintln!("force-unlock cancelled.");
+                return 1;
+            }
+        }
+        match store.force_unlock(&a.id).await {
+            Ok(info) => {
+                println!("dmsform state has been successfully unlocked!\n\nThe lock {} ({} by {}) was removed.", info.id, info.operation, info.who);
+                0
+            }
+            Err(e) => {
+                eprintln!("Error: Failed to unlock state\n\n{e}");
+                1
+            }
+        }
+    })
+}

@@ -1,0 +1,132 @@
+//! `dmsform plan`: show what would change on the service. With `-detailed-exitcode`:
+//! 0 no changes, 1 error, 2 changes.
+
+use super::common::{PlanFlags, RunArgs, ordered_vars, runtime};
+use crate::engine::Session;
+use crate::plan::planfile::{self, PlanFile, PlanOptions};
+use crate::plan::planner::PlanRequest;
+use crate::plan::render::{Style, plan as render_plan};
+use crate::plan::render_json::plan_json;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Save the plan to FILE, for `dmsform apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Print the plan as Terraform's JSON plan document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn request(run: &RunArgs, flags: &PlanFlags) -> PlanRequest {
+    PlanRequest {
+        destroy: flags.destroy,
+        refresh_only: flags.refresh_only,
+        refresh: flags.refresh,
+        targets: flags.target.clone(),
+        replace: flags.replace.iter().cloned().collect(),
+        parallelism: run.parallelism,
+    }
+}
+
+pub fn run(a: PlanArgs) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let color = a.run.color() && !a.json;
+        let mut s = match Session::open(
+            "plan",
+            ordered_vars(),
+            a.run.lock,
+            a.run.lock_timeout,
+            color,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let code = plan_in(&mut s, &a).await;
+        s.close().await;
+        code
+    })
+}
+
+async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
+    if let Err(e) = s.recover(false).await {
+        eprint!("{}", e.0);
+        return 1;
+    }
+    let planned = match s.plan(&request(&a.run, &a.flags)).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprint!("{}", e.0);
+            return 1;
+        }
+    };
+    if !planned.warnings.is_empty() {
+        eprint!("{}", s.render(&planned.warnings));
+        if planned.warnings.has_errors() {
+            return 1;
+        }
+    }
+    let (vars, secret_vars) = planfile::variables(&s.ws.config, &s.digester);
+    if a.json {
+        let doc = plan_json(&planned.plan, &vars);
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print!("{}", render_plan(&planned.plan, Style { color: s.color }));
+    }
+    if let Some(out) = &a.out {
+        let file = PlanFile {
+            format_version: planfile::PLANFILE_VERSION,
+            dmsform_version: env!("CARGO_PKG_VERSION").into(),
+            lineage: s.had_state.then(|| s.state.lineage.clone()),
+            serial: if s.had_state { s.state.serial } else { 0 },
+            config_digest: planfile::config_digest(&s.ws.dir),
+            variables: vars,
+            sensitive_variables: secret_vars,
+            options: PlanOptions {
+                destroy: a.flags.destroy,
+                refresh_only: a.flags.refresh_only,
+                targets: a.flags.target.clone(),
+                replace: a.flags.replace.iter().cloned().collect(),
+            },
+            plan: planned.plan.clone(),
+        };
+        if let Err(e) = file.write(out) {
+            eprintln!("Error: Failed to write plan file\n\n{}: {e}", out.display());
+            return 1;
+        }
+        if !a.json {
+            println!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    dmsform apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+    } else if !a.json && planned.plan.has_changes() && !a.flags.refresh_only {
+        println!(
+            "\nNote: You didn't use the -out option to save this plan, so dmsform can't\nguarantee to take exactly these actions if you run \"dmsform apply\" now."
+        );
+    }
+    if a.detailed_exitcode && planned.plan.has_changes() {
+        2
+    } else {
+        0
+    }
+}

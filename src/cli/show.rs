@@ -1,0 +1,117 @@
+//! `dmsform show [-json] [FILE]`: a saved plan, or the state.
+
+use super::common::runtime;
+use crate::plan::planfile::PlanFile;
+use crate::plan::render::{Style, plan as render_plan};
+use crate::plan::render_json::plan_json;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file saved with `plan -out`; the state when omitted.
+    pub file: Option<PathBuf>,
+    /// Print as JSON (Terraform's plan or state representation).
+    #[arg(long)]
+    pub json: bool,
+    /// Do not colour the output.
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+}
+
+pub fn run(a: ShowArgs) -> i32 {
+    let color = !a.no_color
+        && !a.json
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::stdout().is_terminal();
+    if let Some(file) = &a.file {
+        let pf = match PlanFile::read(file) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return 1;
+            }
+        };
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan_json(&pf.plan, &pf.variables))
+                    .unwrap_or_default()
+            );
+        } else {
+            print!("{}", render_plan(&pf.plan, Style { color }));
+        }
+        return 0;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let dir = std::path::Path::new(".");
+        let (config, _) = match crate::workspace::load_settings(dir, color) {
+            Ok(c) => c,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let store = match crate::workspace::open_store(&config, dir) {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let state = match store.read().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("Error: Failed to load state\n\n{e}");
+                return 1;
+            }
+        };
+        let Some(state) = state else {
+            if a.json {
+                println!("{{\"format_version\": \"1.0\"}}");
+            } else {
+                println!("No state.");
+            }
+            return 0;
+        };
+        if a.json {
+            let resources: Vec<serde_json::Value> = state
+                .resources
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "address": r.address, "mode": "managed", "type": r.kind,
+                        "name": r.address.split_once('.').map(|x| x.1).unwrap_or("").split('[').next().unwrap_or(""),
+                        "provider_name": "registry.dmsform.io/dmsform/dms", "schema_version": 0,
+                        "values": r.attributes, "depends_on": r.dependencies,
+                        "tainted": r.status == crate::state::Status::Tainted,
+                    })
+                })
+                .collect();
+            let outputs: serde_json::Map<String, serde_json::Value> =
+                state.outputs.iter().map(|(k, o)| (k.clone(), serde_json::json!({"sensitive": o.sensitive, "value": o.value}))).collect();
+            let doc = serde_json::json!({"format_version": "1.0", "dmsform_version": state.dmsform_version, "values": {"outputs": outputs, "root_module": {"resources": resources}}});
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return 0;
+        }
+        for r in &state.resources {
+            let tainted = if r.status == crate::state::Status::Tainted { " (tainted)" } else { "" };
+            println!("# {}:{tainted}", r.address);
+            println!("resource \"{}\" \"{}\" {}", r.kind, r.address.split_once('.').map(|x| x.1).unwrap_or(""), crate::engine::hcl_value(&r.attributes, 0));
+            println!();
+        }
+        if !state.outputs.is_empty() {
+            println!("Outputs:\n");
+            for (k, o) in &state.outputs {
+                let v = if o.sensitive { "(sensitive value)".into() } else { crate::engine::hcl_value(&o.value, 0) };
+                println!("{k} = {v}");
+            }
+        }
+        0
+    })
+}

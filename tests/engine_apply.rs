@@ -1,0 +1,371 @@
+//! `dmsform apply` and `destroy` end to end: the binary against the emulator over HTTP.
+
+mod common;
+
+use common::engine::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn share_arg(share: &tempfile::TempDir) -> String {
+    format!("fs/drivers={}", share.path().display())
+}
+
+#[test]
+fn seed_workflow_applies_waits_records_outputs_and_destroys() {
+    let share = share_with_driver();
+    let emu = EmulatorProc::start(&["--share-root", &share_arg(&share)]);
+    let wd = Workdir::new(&(provider(&emu.base) + &seed("svc1", "\\\\\\\\fs\\\\drivers")));
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("dms_oci_driver_install.driver: Creation complete after"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        "{out}"
+    );
+    assert!(
+        out.contains("package = \"instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip\""),
+        "{out}"
+    );
+    // Every task really finished before apply returned.
+    for t in ["checkOCIDriver", "uploadOCIDriver", "installOCIDriver"] {
+        assert_eq!(
+            emu.task("rg", "svc1", t).unwrap()["properties"]["state"],
+            "Succeeded",
+            "{t}"
+        );
+    }
+    // Dependency order: the upload was created after the check finished, the install after the upload.
+    let log = emu.requests();
+    let idx = |method: &str, task: &str| {
+        log.iter()
+            .position(|r| r["method"] == method && r["task"] == task)
+            .unwrap()
+    };
+    assert!(idx("PUT", "uploadOCIDriver") > idx("PUT", "checkOCIDriver"));
+    assert!(idx("PUT", "installOCIDriver") > idx("PUT", "uploadOCIDriver"));
+    let state = wd.state();
+    assert_eq!(
+        state["outputs"]["package"]["value"],
+        "instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip"
+    );
+    assert_eq!(resource_names(&state).len(), 3);
+    assert!(
+        state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ready" && r["pending"].is_null())
+    );
+    assert_eq!(state["serial"].as_u64().map(|s| s > 3), Some(true));
+    let (o_code, o_out, _) = wd.run(&["output", "-raw", "package"]);
+    assert_eq!(
+        (o_code, o_out.as_str()),
+        (0, "instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip")
+    );
+
+    let (code, out, _) = wd.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "the next plan is empty: {out}");
+
+    let (code, out, err) = wd.run(&["destroy", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("Destroy complete! Resources: 0 added, 0 changed, 3 destroyed."),
+        "{out}"
+    );
+    assert!(
+        emu.list("rg", "svc1").is_empty(),
+        "destroy removed every task"
+    );
+    assert!(resource_names(&wd.state()).is_empty());
+}
+
+#[test]
+fn a_failing_upload_skips_its_install_and_lets_independent_work_finish() {
+    let share = share_with_driver();
+    let emu = EmulatorProc::start(&["--share-root", &share_arg(&share)]);
+    let bad = seed("svc-bad", "\\\\\\\\fs\\\\drivers\\\\missing")
+        .replace("\"before\"", "\"bad_before\"")
+        .replace("\"driver\"", "\"bad\"");
+    let bad = bad
+        .replace(
+            "dms_oci_driver_check.before",
+            "dms_oci_driver_check.bad_before",
+        )
+        .replace("dms_oci_driver_upload.driver", "dms_oci_driver_upload.bad")
+        .replace("variable \"share_password\"", "variable \"unused\"")
+        .replace("output \"package\"", "output \"bad_package\"");
+    let good = seed("svc-good", "\\\\\\\\fs\\\\drivers");
+    let wd = Workdir::new(&(provider(&emu.base) + &good));
+    wd.write("bad.hcl", &bad.replace("var.share_password", "\"pw\""));
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("dms_oci_driver_upload.bad: the task ended in state Failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("could not be found"),
+        "the service's validation message: {err}"
+    );
+    assert!(
+        err.contains("Check driverShare.path"),
+        "the actionable message: {err}"
+    );
+    assert!(
+        err.contains("on bad.hcl line"),
+        "the resource's source line: {err}"
+    );
+    assert!(
+        err.contains("resource \"dms_oci_driver_upload\" \"bad\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("dms_oci_driver_install.bad"),
+        "the skipped install is named: {err}"
+    );
+    assert!(
+        emu.task("rg", "svc-bad", "installOCIDriver").is_none(),
+        "the dependent install never ran"
+    );
+    for t in ["checkOCIDriver", "uploadOCIDriver", "installOCIDriver"] {
+        assert_eq!(
+            emu.task("rg", "svc-good", t).unwrap()["properties"]["state"],
+            "Succeeded",
+            "independent branch: {t}"
+        );
+    }
+    let state = wd.state();
+    let bad_upload = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "dms_oci_driver_upload.bad")
+        .unwrap()
+        .clone();
+    assert_eq!(bad_upload["status"], "tainted");
+
+    // The next plan shows exactly the failed work again; fixing the path converges.
+    let (code, out, err) = wd.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("dms_oci_driver_upload.bad must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("dms_oci_driver_install.bad will be created"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 2 to add, 0 to change, 1 to destroy."),
+        "{out}"
+    );
+    let fixed = std::fs::read_to_string(wd.path().join("bad.hcl"))
+        .unwrap()
+        .replace("\\\\drivers\\\\missing", "\\\\drivers");
+    wd.write("bad.hcl", &fixed);
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(wd.run(&["plan", "-detailed-exitcode"]).0, 0);
+}
+
+fn wait_for_line(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    needle: &str,
+    seen: &mut String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(needle) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {needle:?} in {seen}");
+    }
+    panic!("output ended before {needle:?}: {seen}");
+}
+
+fn check_only(base: &str, task: &str, extra: &str) -> String {
+    provider(base)
+        + &format!(
+            "resource \"dms_oci_driver_check\" \"long\" {{\n  group_name     = \"rg\"\n  service_name   = \"svc1\"\n  task_name      = \"{task}\"\n  server_version = \"19.0\"\n{extra}}}\n"
+        )
+}
+
+#[test]
+fn two_interrupts_cancel_the_running_task_and_record_it() {
+    let emu = EmulatorProc::start(&["--run-for", "60s"]);
+    let wd = Workdir::new(&check_only(&emu.base, "longCheck", ""));
+    let mut child = wd
+        .cmd(&["apply", "-auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    wait_for_line(&mut lines, "Running", &mut seen);
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    wait_for_line(&mut lines, "Interrupt received", &mut seen);
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    let task = emu.wait_terminal("rg", "svc1", "longCheck");
+    assert_eq!(task["properties"]["state"], "Canceled");
+    assert!(
+        emu.requests()
+            .iter()
+            .any(|r| r["method"] == "POST" && r["task"] == "longCheck"),
+        "cancel was sent"
+    );
+    let state = wd.state();
+    let r = &state["resources"][0];
+    assert_eq!(r["address"], "dms_oci_driver_check.long");
+    assert_eq!(r["status"], "tainted");
+    assert!(r["pending"].is_null());
+    assert!(
+        ["Canceling", "Canceled"].contains(&r["attributes"]["state"].as_str().unwrap()),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_create_timeout_cancels_the_task() {
+    let emu = EmulatorProc::start(&["--run-for", "60s"]);
+    let wd = Workdir::new(&check_only(
+        &emu.base,
+        "slowCheck",
+        "  timeouts {\n    create = \"1s\"\n  }\n",
+    ));
+    let t0 = Instant::now();
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    assert!(err.contains("timed out after 1s"), "{err}");
+    assert_eq!(
+        emu.wait_terminal("rg", "svc1", "slowCheck")["properties"]["state"],
+        "Canceled"
+    );
+    assert_eq!(wd.state()["resources"][0]["status"], "tainted");
+}
+
+#[test]
+fn a_second_apply_fails_fast_naming_the_lock_holder_or_waits_for_it() {
+    let emu = EmulatorProc::start(&["--run-for", "3s"]);
+    let wd = Workdir::new(&check_only(&emu.base, "lockedCheck", ""));
+    let mut first = wd
+        .cmd(&["apply", "-auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    wait_for_line(&mut lines, "Creating...", &mut seen);
+    let t0 = Instant::now();
+    let (code, _, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 1);
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "fails at once: {:?}",
+        t0.elapsed()
+    );
+    assert!(err.contains("state is locked"), "{err}");
+    assert!(
+        err.contains("Operation: apply"),
+        "names the holder's operation: {err}"
+    );
+    assert!(
+        err.contains(&format!("Process:   {}", first.id())),
+        "names the holder's process: {err}"
+    );
+    let (code, out, err) = wd.run(&["plan", "-lock-timeout=30s", "-detailed-exitcode"]);
+    assert_eq!(
+        code, 0,
+        "waited for the lock, then planned on the finished state: {out}\n{err}"
+    );
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn no_secret_reaches_any_file_or_output() {
+    let share = share_with_driver();
+    let az = common::Azurite::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let zip = common::driver_zip(Some((19, 19)), true);
+    rt.block_on(az.put_blobs(
+        "drivers",
+        &[(
+            "instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip",
+            &zip,
+        )],
+    ));
+    let sas = az.account_sas("rl", "2099-01-01T00:00:00Z");
+    let sas_uri = format!("{}/drivers?{sas}", az.blob_base);
+    let sig = url::form_urlencoded::parse(sas.as_bytes())
+        .find(|(k, _)| k == "sig")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let emu = EmulatorProc::start(&[
+        "--share-root",
+        &format!(
+            "fs/drivers={},user=CONTOSO\\dms,password=Sh4re-Passw0rd-never-stored",
+            share.path().display()
+        ),
+    ]);
+    let blob = "variable \"sas\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"dms_oci_driver_upload\" \"from_blob\" {\n  group_name   = \"rg\"\n  service_name = \"svc2\"\n  task_name    = \"uploadFromBlob\"\n  driver_share {\n    sas_uri = var.sas\n  }\n}\n";
+    let wd = Workdir::new(&(provider(&emu.base) + &seed("svc1", "\\\\\\\\fs\\\\drivers")));
+    wd.write("blob.hcl", blob);
+    let sas_var = format!("sas={sas_uri}");
+    let mut outputs = String::new();
+    for args in [
+        vec!["plan", "-out", "tfplan", "-var", &sas_var],
+        vec!["apply", "tfplan", "-var", &sas_var],
+        vec!["plan", "-var", &sas_var],
+        vec!["plan", "-json", "-var", &sas_var],
+        vec!["show"],
+        vec!["show", "-json"],
+        vec!["output", "-json"],
+        vec!["destroy", "-auto-approve", "-var", &sas_var],
+    ] {
+        let (code, out, err) = wd.run(&args);
+        assert_eq!(code, 0, "{args:?}: {out}\n{err}");
+        outputs.push_str(&out);
+        outputs.push_str(&err);
+    }
+    assert!(outputs.contains("Resources: 4 added"), "{outputs}");
+    for secret in [
+        "Sh4re-Passw0rd-never-stored",
+        sig.as_str(),
+        sas_uri.as_str(),
+    ] {
+        assert!(!outputs.contains(secret), "terminal output holds a secret");
+        // Every file the runs wrote (the configuration files are the test's own input).
+        for f in common::walk_files(wd.path())
+            .into_iter()
+            .filter(|f| f.extension().is_none_or(|e| e != "hcl"))
+        {
+            let bytes = std::fs::read(&f).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{} holds a secret",
+                f.display()
+            );
+        }
+    }
+    let state: Value = wd.state();
+    assert!(state["resources"].as_array().unwrap().is_empty());
+}
