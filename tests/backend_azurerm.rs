@@ -256,6 +256,12 @@ async fn force_unlock_breaks_the_lease_and_the_old_holder_fails_loudly() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Known lost: refused before anything is sent.
+    let err = a.write(&mut s).await.unwrap_err();
+    assert!(
+        matches!(az_err(&err), Some(AzureRmError::LeaseLost { .. })),
+        "{err}"
+    );
     la.release().await;
     assert!(
         lb.is_held(),

@@ -226,3 +226,86 @@ fn an_apply_killed_with_sigkill_frees_the_lock_within_one_lease() {
     assert!(!err.contains("state is locked"), "{err}");
     assert!(waited < Duration::from_secs(15 + 5), "took {waited:?}");
 }
+
+fn summary(v: &Value) -> (Value, Value, Vec<String>) {
+    (v["lineage"].clone(), v["serial"].clone(), resource_names(v))
+}
+
+#[test]
+fn init_migrates_local_to_blob_and_back_and_pull_push_work_on_the_blob() {
+    let az = azurite();
+    let wd = Workdir::new("");
+    wd.write(
+        "dmsform.state.json",
+        include_str!("fixtures/state/v1-with-pending.json"),
+    );
+    let local: Value = wd.state();
+    let (code, out, err) = run(&wd, &["init"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // The configuration now names the blob: init refuses to switch silently.
+    wd.write("main.hcl", &az.backend_hcl(CONTAINER, KEY, 15));
+    let bad = cmd(&wd, &["init"])
+        .env("ARM_ACCESS_KEY", "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk=")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        err.contains("HTTP 403") && err.contains(CONTAINER) && err.contains(KEY),
+        "{err}"
+    );
+    assert!(!err.contains("d3Jvbmcta2V5"), "{err}");
+    let (code, _, err) = run(&wd, &["init"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Backend configuration changed") && err.contains("-migrate-state"),
+        "{err}"
+    );
+    let (code, out, err) = run(&wd, &["init", "-migrate-state"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Copied the state"), "{out}");
+    let blob = blob_state(&az).expect("state blob");
+    assert_eq!(summary(&blob), summary(&local));
+    let record = std::fs::read_to_string(wd.path().join(".dmsform/backend.json")).unwrap();
+    assert!(
+        record.contains("azurerm") && !record.contains("Eby8"),
+        "{record}"
+    );
+    let (code, out, err) = run(&wd, &["init"]);
+    assert_eq!(code, 0, "initialising again changes nothing: {out}\n{err}");
+
+    // pull and push on the blob backend.
+    let (code, pulled, err) = run(&wd, &["state", "pull"]);
+    assert_eq!(code, 0, "{err}");
+    let pulled: Value = serde_json::from_str(&pulled).unwrap();
+    assert_eq!(summary(&pulled), summary(&blob));
+    let mut edited = pulled.clone();
+    edited["serial"] = Value::from(pulled["serial"].as_u64().unwrap() + 1);
+    edited["resources"].as_array_mut().unwrap().pop();
+    wd.write("edited.json", &edited.to_string());
+    let (code, out, err) = run(&wd, &["state", "push", "edited.json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let blob = blob_state(&az).unwrap();
+    assert_eq!(summary(&blob), summary(&edited));
+    let sas = az.account_sas("rwdlac", "2099-01-01T00:00:00Z");
+    let backup = reqwest::blocking_get(&format!("{}/{CONTAINER}/{KEY}.backup?{sas}", az.blob_base))
+        .expect("backup blob");
+    let backup: Value = serde_json::from_slice(&backup).unwrap();
+    assert_eq!(summary(&backup), summary(&pulled));
+    let (code, _, err) = run(&wd, &["state", "push", "edited.json"]);
+    assert_eq!(code, 0, "an equal serial still moves forward: {err}");
+    let (code, _, err) = run(&wd, &["state", "rm", "dms_oci_driver_check.before"]);
+    assert_eq!(code, 0, "{err}");
+    let blob = blob_state(&az).unwrap();
+
+    // Back to local: the old local file is an older version of the same lineage.
+    std::fs::write(wd.path().join("main.hcl"), "").unwrap();
+    let (code, out, err) = run(&wd, &["init", "-migrate-state"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(summary(&wd.state()), summary(&blob));
+    assert_eq!(wd.state()["lineage"], local["lineage"]);
+    let (code, out, _) = run(&wd, &["state", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), resource_names(&blob).len());
+}

@@ -422,9 +422,13 @@ impl AzureRmBackend {
             lease_problem = true;
         }
         Err(match (&active, lease_problem) {
-            (Some(_), true) => AzureRmError::LeaseLost {
+            (Some(l), true) => AzureRmError::LeaseLost {
                 at: self.place(),
-                reason: format!("the service refused the lease id: {}", r.summary()),
+                reason: if code.starts_with("Lease") {
+                    format!("the service refused its lease id: {}", r.summary())
+                } else {
+                    l.lost_reason()
+                },
                 dumped,
             }
             .into(),

@@ -216,6 +216,11 @@ mod tests {
         write_record(dir.path(), &r).unwrap();
         let text = std::fs::read_to_string(dir.path().join(BACKEND_RECORD)).unwrap();
         assert!(!text.contains("SECRET"), "{text}");
+        let dbg = format!("{b:?}");
+        assert!(
+            !dbg.contains("SECRET") && dbg.contains("<redacted>"),
+            "{dbg}"
+        );
         assert_eq!(read_record(dir.path()).unwrap(), Some(r.clone()));
         assert_eq!(BackendRecord::of(&r.to_backend()), r);
     }
