@@ -54,6 +54,8 @@ impl Phase {
 /// a terminal a live view with one spinner line per running task above the log.
 pub struct Printer {
     pub color: bool,
+    /// Machine-readable mode (`apply -json`): every line is a JSON object.
+    pub json: bool,
     live: Option<indicatif::MultiProgress>,
     bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
 }
@@ -63,6 +65,7 @@ impl Printer {
     pub fn new(color: bool, live: bool) -> Printer {
         Printer {
             color,
+            json: false,
             live: live.then(|| {
                 indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stdout())
             }),
@@ -74,13 +77,39 @@ impl Printer {
         self.live.is_some()
     }
 
+    /// A machine-readable printer: each line a JSON object like Terraform's `-json` UI.
+    pub fn json() -> Printer {
+        Printer {
+            color: false,
+            json: true,
+            live: None,
+            bars: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+        }
+    }
+
     pub fn line(&self, s: &str) {
+        if self.json {
+            let trimmed = s.trim();
+            if !trimmed.is_empty() {
+                self.emit(
+                    serde_json::json!({"@level": "info", "@message": trimmed, "type": "log"}),
+                );
+            }
+            return;
+        }
         if let Some(mp) = &self.live {
             let _ = mp.println(s);
             return;
         }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{s}");
+        let _ = out.flush();
+    }
+
+    /// Writes one JSON object as a line.
+    pub fn emit(&self, v: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{v}");
         let _ = out.flush();
     }
 

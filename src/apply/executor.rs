@@ -4,6 +4,7 @@
 //! it the result. A failed change skips its dependents; interrupts stop new work (first)
 //! and cancel running tasks (second).
 
+use super::classify::{Category, Evidence, classify};
 use super::events::{Phase, Printer, elapsed};
 use super::queue::ReadyQueue;
 use crate::addr::ResourceAddr;
@@ -50,6 +51,7 @@ pub struct ApplyEnv<'a> {
 pub struct ChangeFailure {
     pub address: String,
     pub diagnostic: Diagnostic,
+    pub category: Category,
 }
 
 /// How an apply ended.
@@ -84,6 +86,8 @@ enum WorkError {
     TimedOut {
         after: Duration,
         last: Option<ProjectTask>,
+        /// The state seen before the cancel (Queued means it never got a slot).
+        seen: Option<String>,
     },
     /// A second interrupt: the task was asked to cancel.
     Cancelled(Option<ProjectTask>),
@@ -245,10 +249,12 @@ async fn wait(
             }
         }
         Ok(WaitOutcome::DeadlineExceeded { last, cancel }) => {
+            let seen = last.as_ref().map(|t| t.state().as_str().to_string());
             let last = (*cancel).ok().or(last);
             Err(WorkError::TimedOut {
                 after: job.create_timeout.unwrap_or_default(),
                 last,
+                seen,
             })
         }
         Ok(WaitOutcome::Interrupted { .. }) => {
@@ -336,6 +342,7 @@ async fn work(
                             .unwrap_or(Err(WorkError::TimedOut {
                                 after: t,
                                 last: None,
+                                seen: None,
                             }))
                     }
                     None => del.await,
@@ -379,17 +386,40 @@ impl Coordinator<'_, '_> {
     }
 
     fn fail(&mut self, addr: &str, summary: String, detail: String) {
+        self.fail_as(addr, Category::Other, summary, detail, None);
+    }
+
+    /// Records a failure with its category: the summary names it, the detail quotes the
+    /// service and ends with the category's hint.
+    fn fail_as(
+        &mut self,
+        addr: &str,
+        category: Category,
+        summary: String,
+        detail: String,
+        hint: Option<String>,
+    ) {
         let span = self.instances.get(addr).and_then(|i| {
             i.span
                 .clone()
                 .or_else(|| self.env.config.decl_span(&i.decl))
         });
+        let summary = if category == Category::Other {
+            summary
+        } else {
+            format!("{}: {summary}", category.label())
+        };
+        let detail = match hint {
+            Some(h) => format!("{detail}\n\nHint: {h}"),
+            None => detail,
+        };
         let d = Diagnostic::error(summary, detail)
             .with_span(span)
             .with_address(addr.to_string());
         self.outcome.failures.push(ChangeFailure {
             address: addr.to_string(),
             diagnostic: d,
+            category,
         });
     }
 
@@ -660,6 +690,7 @@ impl Coordinator<'_, '_> {
                     self.outcome.failures.push(ChangeFailure {
                         address: addr.to_string(),
                         diagnostic: d.clone().with_address(addr.to_string()),
+                        category: Category::Other,
                     });
                 }
                 !diags.has_errors()
@@ -702,23 +733,58 @@ impl Coordinator<'_, '_> {
             Err(WorkError::TaskFailed(task)) => {
                 self.record(addr, &task, Status::Tainted);
                 let state = task.state().as_str().to_string();
-                self.fail(
+                let tt = task.task_type().as_str().to_string();
+                let validation: Vec<(String, Option<i64>)> = task
+                    .properties
+                    .details
+                    .validation_errors()
+                    .iter()
+                    .map(|v| (v.message.clone().unwrap_or_default(), v.h_result))
+                    .collect();
+                let codes: Vec<String> = task
+                    .properties
+                    .errors
+                    .iter()
+                    .filter_map(|e| e.code.clone())
+                    .collect();
+                let (category, hint) = classify(&Evidence {
+                    task_type: Some(&tt),
+                    state: Some(&state),
+                    validation: validation.iter().map(|(m, h)| (m.as_str(), *h)).collect(),
+                    error_codes: codes.iter().map(String::as_str).collect(),
+                    ..Evidence::default()
+                });
+                self.fail_as(
                     addr,
+                    category,
                     format!("{addr}: the task ended in state {state}"),
                     error_detail(&task),
+                    Some(hint),
                 );
                 false
             }
-            Err(WorkError::TimedOut { after, last }) => {
+            Err(WorkError::TimedOut { after, last, seen }) => {
                 if let Some(t) = &last {
                     self.record(addr, t, Status::Tainted);
                 } else {
                     self.forget_or_taint(addr).await;
                 }
-                self.fail(
+                let (category, hint) = classify(&Evidence {
+                    state: seen.as_deref(),
+                    timed_out: true,
+                    ..Evidence::default()
+                });
+                let waited = if seen.as_deref() == Some("Queued") {
+                    " (it was still Queued)"
+                } else {
+                    ""
+                };
+                self.fail_as(
                     addr,
+                    category,
                     format!("{addr}: timed out after {}", elapsed(after)),
-                    "The task did not finish within its timeouts; dmsform asked the service to cancel it. The next plan replaces it.".into(),
+                    format!("The task did not finish within its timeouts{waited}; dmsform asked the service to cancel it. The next plan replaces it."),
+                    (category != Category::Other).then_some(hint),
                 );
                 false
             }
@@ -734,8 +800,14 @@ impl Coordinator<'_, '_> {
             }
             Err(WorkError::Remote(e)) => {
                 self.forget_or_taint(addr).await;
-                self.fail(
+                let (category, hint) = classify(&Evidence {
+                    status: e.status(),
+                    code: e.code(),
+                    ..Evidence::default()
+                });
+                self.fail_as(
                     addr,
+                    category,
                     format!(
                         "{addr}: {}",
                         e.status()
@@ -743,6 +815,7 @@ impl Coordinator<'_, '_> {
                             .unwrap_or_else(|| "the service could not be reached".into())
                     ),
                     e.to_string(),
+                    (category != Category::Other).then_some(hint),
                 );
                 false
             }
@@ -796,6 +869,7 @@ pub async fn apply(
             outcome.failures.push(ChangeFailure {
                 address: e.node.clone(),
                 diagnostic: Diagnostic::error("Invalid plan", e.to_string()),
+                category: Category::Other,
             });
             return (state, outcome);
         }

@@ -28,6 +28,8 @@ pub struct Session {
     pub had_state: bool,
     pub digester: Digester,
     pub color: bool,
+    /// Machine-readable output (`-json`).
+    pub json: bool,
 }
 
 /// A failure, rendered for the terminal.
@@ -88,12 +90,16 @@ impl Session {
             had_state,
             digester: Digester::new(),
             color,
+            json: false,
         })
     }
 
     /// Plain lines, or the live view when stdout is a terminal (`DMSFORM_NO_LIVE` turns it off).
     pub fn printer(&self) -> Printer {
         use std::io::IsTerminal;
+        if self.json {
+            return Printer::json();
+        }
         let live = std::io::stdout().is_terminal() && std::env::var_os("DMSFORM_NO_LIVE").is_none();
         Printer::new(self.color, live)
     }
@@ -319,6 +325,38 @@ pub fn failures(outcome: &ApplyOutcome) -> Diagnostics {
         d.push(Diagnostic::error("Failed to persist state", e.clone()));
     }
     d
+}
+
+/// A diagnostic as a line of Terraform's machine-readable UI, with dmsform's failure
+/// category when it has one.
+pub fn diagnostic_json(
+    d: &Diagnostic,
+    category: Option<crate::apply::classify::Category>,
+) -> serde_json::Value {
+    let mut diag = serde_json::json!({
+        "severity": if d.severity == crate::diag::Severity::Error { "error" } else { "warning" },
+        "summary": d.summary,
+        "detail": d.detail,
+    });
+    if let Some(a) = &d.address {
+        diag["address"] = serde_json::json!(a);
+    }
+    if let Some(c) = category {
+        diag["category"] = serde_json::json!(c);
+    }
+    if let Some(s) = &d.span {
+        diag["range"] = serde_json::json!({
+            "filename": s.file,
+            "start": {"line": s.start.line, "column": s.start.column, "byte": s.start.byte},
+            "end": {"line": s.end.line, "column": s.end.column, "byte": s.end.byte},
+        });
+    }
+    let level = if d.severity == crate::diag::Severity::Error {
+        "error"
+    } else {
+        "warn"
+    };
+    serde_json::json!({"@level": level, "@message": format!("Error: {}", d.summary), "type": "diagnostic", "diagnostic": diag})
 }
 
 /// `name = value` lines for outputs, as Terraform prints them after apply.
