@@ -274,6 +274,10 @@ fn init_migrates_local_to_blob_and_back_and_pull_push_work_on_the_blob() {
     );
     let (code, out, err) = run(&wd, &["init"]);
     assert_eq!(code, 0, "initialising again changes nothing: {out}\n{err}");
+    wd.write("main.hcl", &az.backend_hcl(CONTAINER, KEY, 20));
+    let (code, out, err) = run(&wd, &["init"]);
+    assert_eq!(code, 0, "same blob, another lease duration: {out}\n{err}");
+    assert!(!out.contains("Copied"), "{out}");
 
     // pull and push on the blob backend.
     let (code, pulled, err) = run(&wd, &["state", "pull"]);

@@ -80,7 +80,7 @@ async fn init(a: InitArgs, dir: &Path) -> Result<(), String> {
         None => None,
     };
     match from {
-        Some(prev) if prev != record && !a.reconfigure => {
+        Some(prev) if !prev.same_storage(&record) && !a.reconfigure => {
             let source = open(&prev.to_backend(), dir).map_err(|e| {
                 format!(
                     "Error: Cannot open the previous backend {}\n\n{e}",

@@ -143,6 +143,38 @@ impl BackendRecord {
         }
     }
 
+    /// Whether both records name the same stored state (settings such as the lease
+    /// duration or the credential kind aside).
+    pub fn same_storage(&self, other: &BackendRecord) -> bool {
+        match (self, other) {
+            (BackendRecord::Local { path: a }, BackendRecord::Local { path: b }) => {
+                Path::new(a) == Path::new(b)
+            }
+            (
+                BackendRecord::AzureRm {
+                    storage_account_name: a1,
+                    container_name: c1,
+                    key: k1,
+                    endpoint: e1,
+                    ..
+                },
+                BackendRecord::AzureRm {
+                    storage_account_name: a2,
+                    container_name: c2,
+                    key: k2,
+                    endpoint: e2,
+                    ..
+                },
+            ) => {
+                let ep = |e: &Option<String>| {
+                    e.as_deref().unwrap_or("").trim_end_matches('/').to_string()
+                };
+                a1 == a2 && c1 == c2 && k1 == k2 && ep(e1) == ep(e2)
+            }
+            _ => false,
+        }
+    }
+
     /// `local (dmsform.state.json)` or `azurerm (account/container/key)`.
     pub fn describe(&self) -> String {
         match self {
@@ -223,6 +255,16 @@ mod tests {
         );
         assert_eq!(read_record(dir.path()).unwrap(), Some(r.clone()));
         assert_eq!(BackendRecord::of(&r.to_backend()), r);
+        let mut other = r.clone();
+        if let BackendRecord::AzureRm {
+            lease_duration_secs,
+            ..
+        } = &mut other
+        {
+            *lease_duration_secs = Some(60);
+        }
+        assert!(r.same_storage(&other) && other != r);
+        assert!(!r.same_storage(&BackendRecord::Local { path: "k".into() }));
     }
 
     #[test]

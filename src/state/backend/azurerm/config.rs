@@ -109,7 +109,7 @@ impl AzureRmConfig {
                     endpoint.as_str()
                 ));
             }
-            Auth::Entra(entra_credential()?)
+            Auth::Entra(Arc::new(super::rest::EntraTokens::new(entra_credential()?)))
         } else if let Some(k) =
             nonempty(access_key).or_else(|| env(ACCESS_KEY_ENV).filter(|s| !s.trim().is_empty()))
         {

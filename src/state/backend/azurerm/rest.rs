@@ -28,7 +28,41 @@ pub enum Auth {
     /// A SAS token (the query string, without `?`).
     Sas(String),
     /// Entra ID tokens for Azure Storage.
-    Entra(Arc<dyn TokenCredential>),
+    Entra(Arc<EntraTokens>),
+}
+
+/// Entra ID tokens for Azure Storage, cached until five minutes before they expire (some
+/// credentials, like the Azure CLI's, do not cache on their own).
+pub struct EntraTokens {
+    credential: Arc<dyn TokenCredential>,
+    cached: tokio::sync::Mutex<Option<(String, time::OffsetDateTime)>>,
+}
+
+impl EntraTokens {
+    pub fn new(credential: Arc<dyn TokenCredential>) -> EntraTokens {
+        EntraTokens {
+            credential,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn bearer(&self) -> Result<String, String> {
+        let mut cached = self.cached.lock().await;
+        let now = time::OffsetDateTime::now_utc();
+        if let Some((token, expires)) = &*cached
+            && *expires - now > time::Duration::minutes(5)
+        {
+            return Ok(token.clone());
+        }
+        let t = self
+            .credential
+            .get_token(&[STORAGE_SCOPE], None)
+            .await
+            .map_err(|e| format!("cannot get an Entra ID token for Azure Storage: {e}"))?;
+        let token = t.token.secret().to_string();
+        *cached = Some((token.clone(), t.expires_on));
+        Ok(token)
+    }
 }
 
 impl fmt::Debug for Auth {
@@ -249,15 +283,9 @@ impl Blobs {
                 };
                 url.set_query(Some(&q));
             }
-            Auth::Entra(cred) => {
-                let token = cred
-                    .get_token(&[STORAGE_SCOPE], None)
-                    .await
-                    .map_err(|e| format!("cannot get an Entra ID token for Azure Storage: {e}"))?;
-                all.push((
-                    "authorization".into(),
-                    format!("Bearer {}", token.token.secret()),
-                ));
+            Auth::Entra(tokens) => {
+                let token = tokens.bearer().await?;
+                all.push(("authorization".into(), format!("Bearer {token}")));
             }
         }
         let mut rb = self.http.request(method.clone(), url);
@@ -322,5 +350,37 @@ mod tests {
             "https://acct.blob.core.windows.net/c/k"
         );
         assert_eq!(format!("{:?}", b.auth), "SharedKey(<redacted>)");
+    }
+
+    #[derive(Debug)]
+    struct Counting(std::sync::atomic::AtomicU32, time::Duration);
+
+    #[async_trait::async_trait]
+    impl TokenCredential for Counting {
+        async fn get_token(
+            &self,
+            scopes: &[&str],
+            _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+            assert_eq!(scopes, [STORAGE_SCOPE]);
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(azure_core::credentials::AccessToken::new(
+                format!("tok-{n}"),
+                time::OffsetDateTime::now_utc() + self.1,
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn entra_tokens_are_cached_until_near_expiry() {
+        let long = Arc::new(Counting(0.into(), time::Duration::hours(1)));
+        let t = EntraTokens::new(long.clone());
+        assert_eq!(t.bearer().await.unwrap(), "tok-0");
+        assert_eq!(t.bearer().await.unwrap(), "tok-0");
+        let short = Arc::new(Counting(0.into(), time::Duration::minutes(2)));
+        let t = EntraTokens::new(short);
+        assert_eq!(t.bearer().await.unwrap(), "tok-0");
+        assert_eq!(t.bearer().await.unwrap(), "tok-1");
+        assert_eq!(format!("{:?}", Auth::Entra(Arc::new(t))), "Entra");
     }
 }
