@@ -44,6 +44,8 @@ pub struct ApplyEnv<'a> {
     /// How often to print `Still creating...` lines.
     pub progress_every: Duration,
     pub run_id: String,
+    /// Data sources read for this run (`TYPE.NAME` → value).
+    pub data: BTreeMap<String, Value>,
 }
 
 /// One failed change, ready to render as a diagnostic.
@@ -454,7 +456,8 @@ impl Coordinator<'_, '_> {
                 (svc, task, None, dr, to, vec![])
             }
             _ => {
-                let known = known_from_state(&self.state);
+                let mut known = known_from_state(&self.state);
+                known.data = self.env.data.clone();
                 let inst = resolve_instance(self.env.config, &known, addr).map_err(|d| {
                     (
                         "Cannot evaluate the resource".to_string(),
@@ -646,7 +649,8 @@ impl Coordinator<'_, '_> {
         let (Some(inst), Some(rec)) = (self.instances.get(addr), self.state.resource(addr)) else {
             return Diagnostics::new();
         };
-        let known = known_from_state(&self.state);
+        let mut known = known_from_state(&self.state);
+        known.data = self.env.data.clone();
         let ev = Evaluator::new(self.env.config, &known, Mode::Plan);
         let mut self_value = Value::from_json(&rec.attributes);
         if let (Value::Map(m), Value::Map(args)) = (&mut self_value, &inst.args) {

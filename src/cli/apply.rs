@@ -245,6 +245,16 @@ async fn execute_in(
     }
     let outcome = s.apply(&plan, instances, run.parallelism).await;
     let mut diags = failures(&outcome);
+    if !destroy && !outcome.interrupted && outcome.state_error.is_none() && flags.refresh {
+        // Checks are evaluated after apply too, with fresh driver statuses.
+        match s.read_statuses_and_checks(run.parallelism).await {
+            Ok(w) => {
+                diags.extend(w);
+                s.state.checks = crate::drift::checks::results(&s.checks);
+            }
+            Err(e) => eprint!("{}", e.0),
+        }
+    }
     if !destroy && outcome.state_error.is_none() {
         match s.record_outputs().await {
             Ok(d) => diags.extend(d),

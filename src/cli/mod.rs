@@ -5,6 +5,7 @@ mod apply;
 mod args;
 mod common;
 mod completions;
+mod drift;
 mod emulator;
 mod fmt;
 mod graph;
@@ -50,6 +51,8 @@ pub enum Command {
     Output(output::OutputArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
+    /// Report drift: remote changes, failed or vanished tasks, live driver status, checks.
+    Drift(Box<drift::DriftArgs>),
     /// Print the dependency graph in DOT.
     Graph(graph::GraphArgs),
     /// Record an existing service task in state.
@@ -97,6 +100,7 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         Command::Output(a) => output::run(a),
         Command::ForceUnlock(a) => apply::run_force_unlock(a),
         Command::Graph(a) => graph::run(a),
+        Command::Drift(a) => drift::run(*a),
         Command::Completions(a) => completions::run(a),
         Command::Import(a) => import::run(*a),
         Command::Init(a) => init::run(a),

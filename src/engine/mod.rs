@@ -30,6 +30,10 @@ pub struct Session {
     pub color: bool,
     /// Machine-readable output (`-json`).
     pub json: bool,
+    /// Data sources read in this run.
+    pub data: BTreeMap<String, crate::value::Value>,
+    /// The `check` blocks' last outcomes.
+    pub checks: Vec<crate::drift::checks::CheckOutcome>,
 }
 
 /// A failure, rendered for the terminal.
@@ -91,6 +95,8 @@ impl Session {
             digester: Digester::new(),
             color,
             json: false,
+            data: BTreeMap::new(),
+            checks: Vec::new(),
         })
     }
 
@@ -192,6 +198,7 @@ impl Session {
             &self.state,
             req,
             &self.digester,
+            &self.data,
         )
         .await
         .map_err(|d| Failed(self.render(&d)))
@@ -203,7 +210,8 @@ impl Session {
 
     /// The evaluated instances of the configuration with what state knows.
     pub fn instances(&self) -> BTreeMap<String, ResourceInstance> {
-        let known = known_from_state(&self.state);
+        let mut known = known_from_state(&self.state);
+        known.data = self.data.clone();
         let ev = Evaluator::new(&self.ws.config, &known, Mode::Plan);
         let (instances, _) = ev.instances();
         instances
@@ -237,6 +245,7 @@ impl Session {
             printer: &printer,
             progress_every,
             run_id: uuid::Uuid::new_v4().to_string(),
+            data: self.data.clone(),
         };
         let state = std::mem::take(&mut self.state);
         let (state, outcome) = apply(&env, plan, instances, state, &mut rx).await;
@@ -245,10 +254,64 @@ impl Session {
         outcome
     }
 
+    /// Reads every data source (live driver status) and evaluates the `check` blocks;
+    /// returns the checks' warnings. Ctrl-C stops the reads — their tasks are still
+    /// deleted — and fails the run.
+    pub async fn read_statuses_and_checks(
+        &mut self,
+        parallelism: usize,
+    ) -> Result<Diagnostics, Failed> {
+        let (data, checks, diags) = crate::config::checks::decode(&self.ws.config);
+        if diags.has_errors() {
+            return Err(Failed(self.render(&diags)));
+        }
+        if !data.is_empty() {
+            let cancel = CancellationToken::new();
+            let watcher = {
+                let cancel = cancel.clone();
+                tokio::spawn(async move {
+                    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+                    tokio::spawn(forward_signals(tx));
+                    if rx.recv().await.is_some() {
+                        cancel.cancel();
+                    }
+                })
+            };
+            let mut known = known_from_state(&self.state);
+            known.data = self.data.clone();
+            let reads = crate::drift::status::read_all(
+                &crate::drift::status::ReadContext {
+                    config: &self.ws.config,
+                    client: &self.ws.client,
+                    subscription: &self.ws.subscription,
+                    poll: &self.ws.poll,
+                    parallelism,
+                },
+                &known,
+                &data,
+                &cancel,
+            )
+            .await;
+            watcher.abort();
+            let interrupted = cancel.is_cancelled();
+            let reads = reads.map_err(|d| Failed(self.render(&d)))?;
+            if interrupted {
+                return Err(Failed("Error: Interrupted while reading driver status; the status tasks were deleted.\n".into()));
+            }
+            self.data = crate::drift::status::data_map(&reads);
+        }
+        let mut known = known_from_state(&self.state);
+        known.data = self.data.clone();
+        let (outcomes, warnings) = crate::drift::checks::evaluate(&self.ws.config, &known, &checks);
+        self.checks = outcomes;
+        Ok(warnings)
+    }
+
     /// Evaluates the outputs with the current state and records them (sensitive values
     /// are not stored).
     pub async fn record_outputs(&mut self) -> Result<Diagnostics, Failed> {
-        let known = known_from_state(&self.state);
+        let mut known = known_from_state(&self.state);
+        known.data = self.data.clone();
         let ev = Evaluator::new(&self.ws.config, &known, Mode::Plan);
         let (values, diags) = ev.outputs();
         let mut outputs = BTreeMap::new();

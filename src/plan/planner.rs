@@ -8,7 +8,7 @@ use super::change::{OutputChange, Plan};
 use super::desired::desired;
 use super::diff::{self, Desired, DiffOptions, Probe, Remote};
 use crate::addr::ResourceAddr;
-use crate::config::{Config, Evaluator, Mode, ResourceInstance};
+use crate::config::{Config, Evaluator, Known, Mode, ResourceInstance};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::Dag;
 use crate::providers::dms::resources::{computed_attrs, input_matches};
@@ -121,10 +121,7 @@ fn computed_value(attrs: &serde_json::Value) -> Value {
     ])
 }
 
-fn evaluate(
-    config: &Config,
-    known: &BTreeMap<ResourceAddr, Value>,
-) -> Result<Vec<ResourceInstance>, Diagnostics> {
+fn evaluate(config: &Config, known: &Known) -> Result<Vec<ResourceInstance>, Diagnostics> {
     let ev = Evaluator::new(config, known, Mode::Plan);
     let (instances, diags) = ev.instances();
     if diags.has_errors() {
@@ -138,7 +135,7 @@ fn evaluate(
 /// tasks), for apply to resolve values that were unknown at plan time.
 pub fn resolve_instance(
     config: &Config,
-    known: &BTreeMap<ResourceAddr, Value>,
+    known: &Known,
     address: &str,
 ) -> Result<ResourceInstance, Diagnostics> {
     let addr: ResourceAddr = address
@@ -164,8 +161,8 @@ pub fn resolve_instance(
 /// The known map for evaluation from a state's resources. Only tasks that finished well
 /// count: a tainted, failed or unfinished task will be replaced, so what it produced is
 /// not known yet.
-pub fn known_from_state(state: &State) -> BTreeMap<ResourceAddr, Value> {
-    state
+pub fn known_from_state(state: &State) -> Known {
+    let resources = state
         .resources
         .iter()
         .filter(|r| r.status == crate::state::Status::Ready)
@@ -181,7 +178,11 @@ pub fn known_from_state(state: &State) -> BTreeMap<ResourceAddr, Value> {
                 computed_value(&r.attributes),
             ))
         })
-        .collect()
+        .collect();
+    Known {
+        resources,
+        data: BTreeMap::new(),
+    }
 }
 
 /// Makes a plan.
@@ -192,6 +193,7 @@ pub async fn make_plan(
     state: &State,
     req: &PlanRequest,
     digester: &Digester,
+    data: &BTreeMap<String, Value>,
 ) -> Result<Planned, Diagnostics> {
     let prior: Vec<(ResourceState, Remote)> = if req.refresh {
         refresh(client, state, req.parallelism).await?
@@ -222,6 +224,7 @@ pub async fn make_plan(
         replace: req.replace.clone(),
     };
     let mut known = known_from_state(&refreshed);
+    known.data = data.clone();
     let mut probes: BTreeMap<String, Probe> = BTreeMap::new();
     let mut triggered: BTreeMap<String, String> = BTreeMap::new();
     let mut warnings = Diagnostics::new();
@@ -299,7 +302,7 @@ pub async fn make_plan(
         let mut changed = false;
         for a in &recreated {
             if let Ok(addr) = a.parse::<ResourceAddr>()
-                && known.remove(&addr).is_some()
+                && known.resources.remove(&addr).is_some()
             {
                 changed = true;
             }
@@ -317,7 +320,7 @@ pub async fn make_plan(
                 if let Some(d) = desired_list.iter().find(|d| &d.address == addr) {
                     attrs["id"] = serde_json::json!(d.id);
                 }
-                if let std::collections::btree_map::Entry::Vacant(e) = known.entry(a) {
+                if let std::collections::btree_map::Entry::Vacant(e) = known.resources.entry(a) {
                     e.insert(computed_value(&attrs));
                     changed = true;
                 }
@@ -480,7 +483,7 @@ pub fn dependency_dag(
 
 fn outputs(
     config: &Config,
-    known: &BTreeMap<ResourceAddr, Value>,
+    known: &Known,
     state: &State,
     destroy: bool,
     warnings: &mut Diagnostics,
