@@ -327,6 +327,51 @@ impl Drop for KillOnDrop {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_that_cannot_be_renewed_for_a_whole_period_is_lost() {
+    let az = Azurite::start();
+    az.create_container("tfstate").await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(&az, "tfstate", "k", 15, dir.path());
+    let mut s = State::new();
+    a.read().await.unwrap();
+    let l = a.lock("apply", Duration::ZERO).await.unwrap();
+    a.write(&mut s).await.unwrap();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &az.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    // The service stops answering: renewals time out until the lease period is over.
+    signal("-STOP");
+    let t = Instant::now();
+    while l.is_held() {
+        if t.elapsed() > Duration::from_secs(20) {
+            signal("-CONT");
+            panic!("the lock still claims to be held");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    signal("-CONT");
+    assert!(t.elapsed() >= Duration::from_secs(9), "{:?}", t.elapsed());
+    let err = a.write(&mut s).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(az_err(&err), Some(AzureRmError::LeaseLost { .. })),
+        "{msg}"
+    );
+    assert!(msg.contains("renewed within 15s"), "{msg}");
+    l.release().await;
+    // Nothing was written after the loss; another run takes over cleanly.
+    let b = store(&az, "tfstate", "k", 15, dir.path());
+    let lb = b.lock("plan", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(b.read().await.unwrap().unwrap().serial, 1);
+    lb.release().await;
+}
+
 const HOLDER_ENV: &str = "DMSFORM_TEST_LOCK_HOLDER";
 
 /// Not a test on its own: when started by `killed_holder_frees_the_lock_within_one_lease`

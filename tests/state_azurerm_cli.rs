@@ -128,7 +128,12 @@ fn seed_workflow_applies_plans_and_destroys_with_state_in_azurite() {
     // The lease was released and its info cleared: nothing is left locked.
     let (code, _, err) = run(
         &wd,
-        &["state", "rm", "-dry-run", "dms_oci_driver_check.before"],
+        &[
+            "state",
+            "rm",
+            "-lock-timeout=0s",
+            "dms_oci_driver_check.before",
+        ],
     );
     assert_eq!(code, 1);
     assert!(err.contains("No matching objects"), "{err}");

@@ -428,6 +428,11 @@ impl Azurite {
         )
     }
 
+    /// The Azurite process id (to pause it with SIGSTOP in tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Creates an empty container.
     pub async fn create_container(&self, container: &str) {
         self.put_blobs(container, &[]).await;
