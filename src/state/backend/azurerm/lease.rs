@@ -118,7 +118,8 @@ pub(super) async fn acquire(
         match (r.status, r.code()) {
             (201, _) | (200, _) => break sent,
             (404, "BlobNotFound") | (404, "") => create_placeholder(b).await?,
-            (409, "LeaseAlreadyPresent") => {
+            // Held, or being broken by someone else (a break period): wait either way.
+            (409, code) if code == "LeaseAlreadyPresent" || code.starts_with("LeaseIsBreaking") => {
                 if Instant::now() >= deadline {
                     let holder = b.properties().await?.and_then(|p| p.lock);
                     let holder = holder.unwrap_or_else(|| unknown_holder(&b.describe()));
