@@ -10,9 +10,11 @@ mod emulator;
 mod fmt;
 mod graph;
 mod import;
+mod init;
 mod output;
 mod plan;
 mod show;
+mod state;
 mod task;
 mod validate;
 
@@ -55,6 +57,10 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Record an existing service task in state.
     Import(Box<import::ImportArgs>),
+    /// Prepare the working directory: check and reach the backend, migrate state.
+    Init(init::InitArgs),
+    /// Inspect and edit the state: list, show, rm, mv, pull, push.
+    State(state::StateArgs),
     /// Remove a stuck state lock.
     #[command(name = "force-unlock")]
     ForceUnlock(apply::ForceUnlockArgs),
@@ -97,6 +103,8 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         Command::Drift(a) => drift::run(*a),
         Command::Completions(a) => completions::run(a),
         Command::Import(a) => import::run(*a),
+        Command::Init(a) => init::run(a),
+        Command::State(a) => state::run(a),
         Command::Task(a) => task::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),
