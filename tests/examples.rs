@@ -189,3 +189,53 @@ fn blob_share_example_uploads_from_azurite() {
     );
     assert!(!text.contains(&sas_uri), "the SAS URI is never printed");
 }
+
+#[test]
+fn remote_state_example_keeps_state_in_azurite() {
+    let az = common::Azurite::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(az.create_container("dmsform-state"));
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/remote-state"),
+        tmp.path(),
+    );
+    let cfg = std::fs::read_to_string(tmp.path().join("main.hcl")).unwrap();
+    std::fs::write(
+        tmp.path().join("main.hcl"),
+        cfg.replace("http://127.0.0.1:10000/devstoreaccount1", &az.blob_base),
+    )
+    .unwrap();
+    let run_env = |args: &[&str]| {
+        let out = Command::new(bin())
+            .current_dir(tmp.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("ARM_ACCESS_KEY", common::AZURITE_KEY)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = run_env(&["init"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_env(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !tmp.path().join("dmsform.state.json").exists(),
+        "no local state: it is in the blob"
+    );
+    let (code, out) = run_env(&["state", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("dms_oci_driver_install.driver"), "{out}");
+    let (code, out) = run_env(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_env(&["destroy", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+}
