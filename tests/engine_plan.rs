@@ -380,3 +380,48 @@ fn graph_targets_cycles_import_and_prevent_destroy() {
     assert_eq!(code, 0);
     assert!(dot.contains("[color = \"red\"]"), "{dot}");
 }
+
+#[test]
+fn replace_triggered_by_and_ignore_changes() {
+    let (_emu, _share, wd) = setup();
+    let cfg = std::fs::read_to_string(wd.path().join("main.hcl")).unwrap();
+    let extra = "\nresource \"dms_oci_driver_check\" \"after\" {\n  group_name     = \"rg\"\n  service_name   = \"svc1\"\n  task_name      = \"checkAfter\"\n  server_version = \"19.0\"\n  lifecycle {\n    replace_triggered_by = [dms_oci_driver_upload.driver]\n    ignore_changes       = [client_data]\n  }\n}\n";
+    wd.write("main.hcl", &(cfg.clone() + extra));
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // Replacing the upload replaces the check that names it in replace_triggered_by.
+    let (code, out, _) = wd.run(&[
+        "plan",
+        "-detailed-exitcode",
+        "-replace",
+        "dms_oci_driver_upload.driver",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("# dms_oci_driver_upload.driver must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(because replacement requested with -replace)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# dms_oci_driver_check.after must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(because replace_triggered_by dms_oci_driver_upload.driver changed)"),
+        "{out}"
+    );
+    // An ignored argument's change plans nothing.
+    wd.write(
+        "main.hcl",
+        &(cfg
+            + &extra.replace(
+                "server_version = \"19.0\"\n  lifecycle",
+                "server_version = \"19.0\"\n  client_data    = { a = \"b\" }\n  lifecycle",
+            )),
+    );
+    let (code, out, _) = wd.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "ignore_changes: {out}");
+}
