@@ -413,12 +413,12 @@ def analyse_log(log, n):
     }
 
 
-def run_apply(binary, root, n, p, tag):
+def run_apply(binary, root, n, p, tag, poll_s=POLL_S, max_poll_s=MAX_POLL_S):
     d = os.path.join(root, f"{tag}-n{n}-p{p}")
     os.makedirs(d, exist_ok=True)
     emu = Emulator(binary, d, f"{QUEUED_S:g}s", f"{RUN_S:g}s")
     try:
-        wd = workspace(d, "ws", emu.base, n)
+        wd = workspace(d, "ws", emu.base, n, poll=f"{poll_s:g}s", max_poll=f"{max_poll_s:g}s")
         cpu0 = emu.cpu_seconds()
         r = dmsform(binary, wd, ["apply", "-auto-approve", "-parallelism", str(p)], 1200, "apply")
         check_rc(r, {0}, f"apply N={n} -parallelism {p}")
@@ -428,14 +428,20 @@ def run_apply(binary, root, n, p, tag):
         emu.stop()
     d_task = QUEUED_S + RUN_S
     simple, barrier = bounds(n, p, d_task)
-    _, poll_bound = bounds(n, p, poll_observed(d_task))
+    _, poll_bound = bounds(n, p, poll_observed(d_task, first=poll_s, cap=max_poll_s))
     lb = max(simple, barrier)
-    return dict(r, n=n, parallelism=p, lb=lb, lb_simple=simple, lb_barrier=barrier,
+    return dict(r, n=n, parallelism=p, poll_s=poll_s, max_poll_s=max_poll_s, lb=lb, lb_simple=simple, lb_barrier=barrier,
                 poll_bound=poll_bound, ratio=r["wall_s"] / lb, **stats)
 
 
 def section_c(binary, root, sizes, parallelisms):
     return [run_apply(binary, root, n, p, "c") for n in sizes for p in parallelisms]
+
+
+def section_e(binary, root, n, p):
+    """The largest apply of c under other poll schedules of the provider block."""
+    return [run_apply(binary, root, n, p, f"e{i}", poll_s=first, max_poll_s=cap)
+            for i, (first, cap) in enumerate([(POLL_S, MAX_POLL_S), (1.0, 1.0), (0.5, 5.0)])]
 
 
 # ---------------------------------------------------------------------------------------
@@ -595,6 +601,16 @@ def report(results, command):
                     f"{r['poll_bound']:.2f}", f"{r['per_task']:.2f}", f"{r['put_to_last_get_s']:.2f}",
                     f"{r['checks_to_uploads_gap_s']:.2f}", f"{r['cpu_s']:.2f}", f"{r['rss_mb']:.0f}",
                     f"{r['emulator_cpu_s']:.2f}"] for r in results["c"]]), ""]
+    if "e" in results:
+        parts += [
+            "## e. apply under other poll schedules", "",
+            "Section c's largest apply with other `poll_interval` / `max_poll_interval` values in the provider "
+            "block (the emulator unchanged). Poll bound as in c, for each schedule.", "",
+            table(["N", "-parallelism", "poll_interval", "max_poll_interval", "wall s", "bound s", "wall / bound",
+                   "poll bound s", "requests / task", "task span s", "dmsform CPU s"],
+                  [[r["n"], r["parallelism"], f"{r['poll_s']:g}s", f"{r['max_poll_s']:g}s", f"{r['wall_s']:.1f}",
+                    f"{r['lb']:.0f}", f"{r['ratio']:.2f}", f"{r['poll_bound']:.2f}", f"{r['per_task']:.2f}",
+                    f"{r['put_to_last_get_s']:.2f}", f"{r['cpu_s']:.2f}"] for r in results["e"]]), ""]
     if "d" in results:
         parts += [
             "## d. dmsform vs. a sequential SDK script", "",
@@ -636,16 +652,17 @@ def main():
         return
     ap = argparse.ArgumentParser(description="dmsform benchmarks (run through bench/run.sh)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "dmsform"))
-    ap.add_argument("--only", default="abcd", help="sections to run, e.g. 'ac' (default: abcd)")
+    ap.add_argument("--only", default="abcd",
+                    help="sections to run, e.g. 'ac' (default: abcd; e, other poll schedules, only on request)")
     ap.add_argument("--quick", action="store_true", help="small sizes, to try the harness (figures not representative)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory and its logs")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     if args.quick:
-        a_sizes, b_services, c_sizes, d_sizes = [10, 40], 50, [3, 10], [2]
+        a_sizes, b_services, c_sizes, d_sizes, e_size = [10, 40], 50, [3, 10], [2], 10
     else:
-        a_sizes, b_services, c_sizes, d_sizes = [334, 3334], 1000, [10, 100, 300], [10, 50]
+        a_sizes, b_services, c_sizes, d_sizes, e_size = [334, 3334], 1000, [10, 100, 300], [10, 50], 300
     parallelisms = [10, 100]
     argv = sys.argv[1:]
     if argv[:1] == ["--bin"]:
@@ -660,6 +677,7 @@ def main():
         ("b", "b. plan with refresh", lambda: section_b(binary, root, b_services, parallelisms)),
         ("c", "c. apply vs. the DAG bound", lambda: c_rows.extend(section_c(binary, root, c_sizes, parallelisms)) or c_rows),
         ("d", "d. the scripted alternative", lambda: section_d(binary, root, d_sizes, parallelisms, c_rows)),
+        ("e", "e. apply under other poll schedules", lambda: section_e(binary, root, e_size, max(parallelisms))),
     ]
     try:
         for key, title, run in sections:
