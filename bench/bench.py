@@ -404,9 +404,14 @@ def analyse_log(log, n):
     checks = [q for q in calls if q["path"].lower().endswith("/checkocidriver")]
     upload_puts = [q["at_ms"] for q in calls if q["method"] == "PUT" and q["path"].lower().endswith("/uploadocidriver")]
     gap = ((min(upload_puts) - max(q["at_ms"] for q in checks)) / 1000) if checks and upload_puts else float("nan")
+    put_times = sorted(q["at_ms"] for q in calls if q["method"] == "PUT")
+    spacing = sorted(b - a for a, b in zip(put_times, put_times[1:]))
     return {
         "requests": len(calls),
         "per_task": len(calls) / (3 * n),
+        # The engine starts tasks one after another: the typical time between two PUTs
+        # (the median; waits for a free slot are the long tail) is its cost per start.
+        "put_spacing_ms": spacing[len(spacing) // 2] if spacing else float("nan"),
         "by_method": by_method,
         "put_to_last_get_s": sum(spans) / len(spans) if spans else float("nan"),
         "checks_to_uploads_gap_s": gap,
@@ -438,10 +443,13 @@ def section_c(binary, root, sizes, parallelisms):
     return [run_apply(binary, root, n, p, "c") for n in sizes for p in parallelisms]
 
 
-def section_e(binary, root, n, p):
-    """The largest apply of c under other poll schedules of the provider block."""
+def section_e(binary, root, sizes, p):
+    """Applies of c at -parallelism 100 under other poll schedules of the provider block,
+    with the request log's PUT spacing (the engine's cost per task start)."""
+    runs = [(sizes[-1], POLL_S, MAX_POLL_S)]
+    runs += [(sizes[0], first, cap) for first, cap in [(POLL_S, MAX_POLL_S), (1.0, 1.0), (0.5, 5.0)]]
     return [run_apply(binary, root, n, p, f"e{i}", poll_s=first, max_poll_s=cap)
-            for i, (first, cap) in enumerate([(POLL_S, MAX_POLL_S), (1.0, 1.0), (0.5, 5.0)])]
+            for i, (n, first, cap) in enumerate(runs)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -594,23 +602,27 @@ def report(results, command):
             f"Poll bound = the same with d = {seen:g} s, the moment the poll schedule (a GET right after the PUT, "
             f"then after {POLL_S:g} s, x{POLL_FACTOR:g} each time, capped at {MAX_POLL_S:g} s) first sees a "
             f"{d_task:g} s task finished. Task span = mean time from a task's PUT to its last GET; "
-            "check-upload gap = last check GET to first upload PUT.", "",
+            "check-upload gap = last check GET to first upload PUT; PUT spacing = median time between two "
+            "consecutive PUTs, the engine's cost to start one task.", "",
             table(["N", "tasks", "-parallelism", "wall s", "bound s", "wall / bound", "poll bound s", "requests / task",
-                   "task span s", "check-upload gap s", "dmsform CPU s", "peak RSS MiB", "emulator CPU s"],
+                   "task span s", "check-upload gap s", "PUT spacing ms", "dmsform CPU s", "peak RSS MiB", "emulator CPU s"],
                   [[r["n"], 3 * r["n"], r["parallelism"], f"{r['wall_s']:.1f}", f"{r['lb']:.0f}", f"{r['ratio']:.2f}",
                     f"{r['poll_bound']:.2f}", f"{r['per_task']:.2f}", f"{r['put_to_last_get_s']:.2f}",
-                    f"{r['checks_to_uploads_gap_s']:.2f}", f"{r['cpu_s']:.2f}", f"{r['rss_mb']:.0f}",
+                    f"{r['checks_to_uploads_gap_s']:.2f}", f"{r.get('put_spacing_ms', float('nan')):.0f}",
+                    f"{r['cpu_s']:.2f}", f"{r['rss_mb']:.0f}",
                     f"{r['emulator_cpu_s']:.2f}"] for r in results["c"]]), ""]
     if "e" in results:
         parts += [
             "## e. apply under other poll schedules", "",
-            "Section c's largest apply with other `poll_interval` / `max_poll_interval` values in the provider "
-            "block (the emulator unchanged). Poll bound as in c, for each schedule.", "",
+            "Applies of section c at -parallelism 100: the largest with the default schedule, and a smaller one "
+            "with other `poll_interval` / `max_poll_interval` values in the provider block (the emulator "
+            "unchanged). Poll bound and PUT spacing as in c, for each schedule.", "",
             table(["N", "-parallelism", "poll_interval", "max_poll_interval", "wall s", "bound s", "wall / bound",
-                   "poll bound s", "requests / task", "task span s", "dmsform CPU s"],
+                   "poll bound s", "requests / task", "task span s", "PUT spacing ms", "dmsform CPU s"],
                   [[r["n"], r["parallelism"], f"{r['poll_s']:g}s", f"{r['max_poll_s']:g}s", f"{r['wall_s']:.1f}",
                     f"{r['lb']:.0f}", f"{r['ratio']:.2f}", f"{r['poll_bound']:.2f}", f"{r['per_task']:.2f}",
-                    f"{r['put_to_last_get_s']:.2f}", f"{r['cpu_s']:.2f}"] for r in results["e"]]), ""]
+                    f"{r['put_to_last_get_s']:.2f}", f"{r.get('put_spacing_ms', float('nan')):.0f}",
+                    f"{r['cpu_s']:.2f}"] for r in results["e"]]), ""]
     if "d" in results:
         parts += [
             "## d. dmsform vs. a sequential SDK script", "",
@@ -660,9 +672,9 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     if args.quick:
-        a_sizes, b_services, c_sizes, d_sizes, e_size = [10, 40], 50, [3, 10], [2], 10
+        a_sizes, b_services, c_sizes, d_sizes, e_size = [10, 40], 50, [3, 10], [2], [3, 10]
     else:
-        a_sizes, b_services, c_sizes, d_sizes, e_size = [334, 3334], 1000, [10, 100, 300], [10, 50], 300
+        a_sizes, b_services, c_sizes, d_sizes, e_size = [334, 3334], 1000, [10, 100, 300], [10, 50], [100, 300]
     parallelisms = [10, 100]
     argv = sys.argv[1:]
     if argv[:1] == ["--bin"]:
