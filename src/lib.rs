@@ -7,6 +7,7 @@
 //! - [`diag`]: diagnostics and their Terraform-style rendering.
 //! - [`value`]: dynamic values with unknowns and sensitivity marks.
 //! - [`addr`]: resource addresses in user syntax.
+//! - [`drift`]: live driver status, `check` assertions and the drift report.
 //! - [`emulator`]: a local, faithful emulator of the DMS service-task API. It shares no
 //!   types with the engine, so a wire-mapping bug cannot hide on both sides.
 //! - [`engine`]: the commands' library side: sessions, recovery, plan, apply, outputs.
@@ -22,6 +23,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod drift;
 pub mod emulator;
 pub mod engine;
 pub mod graph;

@@ -7,7 +7,7 @@ use crate::diag::{Diagnostic, Diagnostics, Sources};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle, ShareRoot};
 use crate::providers::dms::auth::{self, AuthMode};
 use crate::providers::dms::{ClientOptions, DmsClient, PollOptions};
-use crate::state::backend::{LocalBackend, StateStore};
+use crate::state::backend::StateStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,12 +68,8 @@ fn load_config_mode(
 
 /// Opens the state store configured in the `dmsform` block.
 pub fn open_store(config: &Config, dir: &Path) -> Result<Box<dyn StateStore>, OpenError> {
-    match &config.settings.backend {
-        config::Backend::Local { path } => Ok(Box::new(LocalBackend::new(dir.join(path)))),
-        config::Backend::AzureRm { .. } => Err(OpenError(
-            "Error: Backend \"azurerm\" is not available in this build.\n".into(),
-        )),
-    }
+    crate::state::backend::select::open(&config.settings.backend, dir)
+        .map_err(|e| OpenError(format!("Error: Cannot open the state backend\n\n{e}\n")))
 }
 
 impl Workspace {

@@ -293,3 +293,90 @@ fn saved_plans_apply_and_go_stale() {
     assert_eq!(code, 1);
     assert!(err.contains("share_password"), "{err}");
 }
+
+#[test]
+fn graph_targets_cycles_import_and_prevent_destroy() {
+    let (emu, _share, wd) = setup();
+    let (code, dot, err) = wd.run(&["graph"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(
+        dot.contains("\"dms_oci_driver_install.driver\" -> \"dms_oci_driver_upload.driver\""),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"dms_oci_driver_upload.driver\" -> \"dms_oci_driver_check.before\""),
+        "{dot}"
+    );
+
+    // -target keeps the target and what it depends on.
+    let (code, out, _) = wd.run(&["plan", "-target", "dms_oci_driver_upload.driver"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{out}"
+    );
+    assert!(
+        !out.contains("dms_oci_driver_install.driver will be created"),
+        "{out}"
+    );
+
+    // import records an existing task without touching it.
+    let tasks = emu.tasks_url("rg", "svc1");
+    emu.http("PUT", &format!("{tasks}/checkOCIDriver?api-version=2025-06-30"), Some(json!({"properties": {"taskType": "Service.Check.OCI", "input": {"serverVersion": "19.0"}}})));
+    emu.wait_terminal("rg", "svc1", "checkOCIDriver");
+    let id = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.DataMigration/services/svc1/serviceTasks/checkOCIDriver"
+    );
+    let (code, out, err) = wd.run(&["import", "dms_oci_driver_check.before", &id]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Import successful!"), "{out}");
+    assert_eq!(resource_names(&wd.state()), ["dms_oci_driver_check.before"]);
+    let (_, out, _) = wd.run(&["plan"]);
+    assert!(
+        out.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "the imported task stays: {out}"
+    );
+    let (code, _, err) = wd.run(&["import", "dms_oci_driver_check.before", &id]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already managed"), "{err}");
+
+    // prevent_destroy refuses a destroy, naming the resource.
+    let cfg = std::fs::read_to_string(wd.path().join("main.hcl")).unwrap();
+    wd.write(
+        "main.hcl",
+        &cfg.replacen(
+            "  server_version = \"19.0\"",
+            "  server_version = \"19.0\"\n  lifecycle {\n    prevent_destroy = true\n  }",
+            1,
+        ),
+    );
+    let (code, _, err) = wd.run(&["destroy", "-auto-approve"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("dms_oci_driver_check.before") && err.contains("prevent_destroy"),
+        "{err}"
+    );
+    assert!(emu.task("rg", "svc1", "checkOCIDriver").is_some());
+
+    // A depends_on cycle is an error naming every member with its location.
+    wd.write(
+        "cycle.hcl",
+        "resource \"dms_oci_driver_check\" \"a\" {\n  group_name   = \"rg\"\n  service_name = \"svc1\"\n  task_name    = \"a\"\n  depends_on   = [dms_oci_driver_check.b]\n}\n\nresource \"dms_oci_driver_check\" \"b\" {\n  group_name   = \"rg\"\n  service_name = \"svc1\"\n  task_name    = \"b\"\n  depends_on   = [dms_oci_driver_check.a]\n}\n",
+    );
+    let (code, _, err) = wd.run(&["plan"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Cycle: dms_oci_driver_check.a, dms_oci_driver_check.b"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cycle.hcl line 1") && err.contains("cycle.hcl line 8"),
+        "{err}"
+    );
+    let (code, _, _) = wd.run(&["graph"]);
+    assert_eq!(code, 1);
+    let (code, dot, _) = wd.run(&["graph", "-draw-cycles"]);
+    assert_eq!(code, 0);
+    assert!(dot.contains("[color = \"red\"]"), "{dot}");
+}

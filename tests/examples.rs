@@ -62,3 +62,180 @@ fn oci_driver_example_applies_converges_and_destroys() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 destroyed"), "{out}");
 }
+
+#[test]
+fn ci_drift_example_runs_against_the_emulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci-drift"),
+        tmp.path(),
+    );
+    let share = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "examples/oci-driver/drivers/instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip",
+        ),
+        share
+            .path()
+            .join("instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip"),
+    )
+    .unwrap();
+    let emu = common::engine::EmulatorProc::start(&[
+        "--share-root",
+        &format!("fileserver/drivers={}", share.path().display()),
+    ]);
+    // Point the provider at the emulator instead of Azure, as the workflow would at Azure.
+    let cfg = std::fs::read_to_string(tmp.path().join("main.hcl")).unwrap();
+    let cfg = cfg.replace(
+        "  subscription_id = var.subscription_id\n  auth            = \"workload_identity\"",
+        &format!("  subscription_id = var.subscription_id\n  endpoint        = \"{}\"\n  poll_interval   = \"100ms\"", emu.base),
+    );
+    std::fs::write(tmp.path().join("main.hcl"), cfg).unwrap();
+    let wf = std::fs::read_to_string(tmp.path().join(".github/workflows/drift.yml")).unwrap();
+    assert!(
+        wf.contains("dmsform drift -format=github"),
+        "the workflow uses drift -format=github"
+    );
+    let vars = [
+        "-var",
+        "subscription_id=00000000-0000-0000-0000-000000000000",
+    ];
+    let (code, out) = run(tmp.path(), &["apply", "-auto-approve", vars[0], vars[1]]);
+    assert_eq!(code, 0, "{out}");
+    let out = Command::new(bin())
+        .current_dir(tmp.path())
+        .args(["drift", "-format=github"])
+        .env(
+            "DMSFORM_VAR_subscription_id",
+            "00000000-0000-0000-0000-000000000000",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::notice title=No drift::"));
+}
+
+#[test]
+fn fleet_example_applies_every_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet"),
+        tmp.path(),
+    );
+    let (code, out) = run(tmp.path(), &["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Apply complete! Resources: 9 added"), "{out}");
+    for s in ["dms-weu-1", "dms-weu-2", "dms-neu-1"] {
+        assert!(
+            out.contains(&format!(
+                "dms_oci_driver_install.driver[\"{s}\"]: Creation complete"
+            )),
+            "{out}"
+        );
+    }
+    let (code, out) = run(tmp.path(), &["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn blob_share_example_uploads_from_azurite() {
+    let az = common::Azurite::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let zip = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "examples/oci-driver/drivers/instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip",
+    ))
+    .unwrap();
+    rt.block_on(az.put_blobs(
+        "drivers",
+        &[(
+            "instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip",
+            &zip,
+        )],
+    ));
+    let sas_uri = format!(
+        "{}/drivers?{}",
+        az.blob_base,
+        az.account_sas("rl", "2099-01-01T00:00:00Z")
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/blob-share"),
+        tmp.path(),
+    );
+    let out = Command::new(bin())
+        .current_dir(tmp.path())
+        .args(["apply", "-auto-approve"])
+        .env("NO_COLOR", "1")
+        .env("DMSFORM_VAR_driver_sas_uri", &sas_uri)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "driver_package = \"instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip\""
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&sas_uri), "the SAS URI is never printed");
+}
+
+#[test]
+fn remote_state_example_keeps_state_in_azurite() {
+    let az = common::Azurite::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(az.create_container("dmsform-state"));
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/remote-state"),
+        tmp.path(),
+    );
+    let cfg = std::fs::read_to_string(tmp.path().join("main.hcl")).unwrap();
+    std::fs::write(
+        tmp.path().join("main.hcl"),
+        cfg.replace("http://127.0.0.1:10000/devstoreaccount1", &az.blob_base),
+    )
+    .unwrap();
+    let run_env = |args: &[&str]| {
+        let out = Command::new(bin())
+            .current_dir(tmp.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("ARM_ACCESS_KEY", common::AZURITE_KEY)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = run_env(&["init"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_env(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !tmp.path().join("dmsform.state.json").exists(),
+        "no local state: it is in the blob"
+    );
+    let (code, out) = run_env(&["state", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("dms_oci_driver_install.driver"), "{out}");
+    let (code, out) = run_env(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_env(&["destroy", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -50,15 +50,66 @@ impl Phase {
     }
 }
 
-/// Where progress goes: plain lines on stdout (a pipe or a terminal alike).
+/// Where progress goes: plain lines when stdout is a pipe or file (CI logs, tests), and on
+/// a terminal a live view with one spinner line per running task above the log.
 pub struct Printer {
     pub color: bool,
+    /// Machine-readable mode (`apply -json`): every line is a JSON object.
+    pub json: bool,
+    live: Option<indicatif::MultiProgress>,
+    bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
 }
 
 impl Printer {
+    /// A printer; `live` turns on the multi-line view (only meaningful on a terminal).
+    pub fn new(color: bool, live: bool) -> Printer {
+        Printer {
+            color,
+            json: false,
+            live: live.then(|| {
+                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stdout())
+            }),
+            bars: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// A machine-readable printer: each line a JSON object like Terraform's `-json` UI.
+    pub fn json() -> Printer {
+        Printer {
+            color: false,
+            json: true,
+            live: None,
+            bars: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+        }
+    }
+
     pub fn line(&self, s: &str) {
+        if self.json {
+            let trimmed = s.trim();
+            if !trimmed.is_empty() {
+                self.emit(
+                    serde_json::json!({"@level": "info", "@message": trimmed, "type": "log"}),
+                );
+            }
+            return;
+        }
+        if let Some(mp) = &self.live {
+            let _ = mp.println(s);
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{s}");
+        let _ = out.flush();
+    }
+
+    /// Writes one JSON object as a line.
+    pub fn emit(&self, v: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{v}");
         let _ = out.flush();
     }
 
@@ -72,6 +123,35 @@ impl Printer {
 
     pub fn addr(&self, a: &str) -> String {
         self.bold(a)
+    }
+
+    /// Shows or updates the live line of a running change.
+    pub fn status(&self, addr: &str, message: &str) {
+        let Some(mp) = &self.live else { return };
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        let bar = bars.entry(addr.to_string()).or_insert_with(|| {
+            let b = mp.add(indicatif::ProgressBar::new_spinner());
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
+            {
+                b.set_style(style);
+            }
+            b.set_prefix(addr.to_string());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        bar.set_message(message.to_string());
+    }
+
+    /// Removes the live line of a finished change.
+    pub fn done(&self, addr: &str) {
+        if let Ok(mut bars) = self.bars.lock()
+            && let Some(b) = bars.remove(addr)
+        {
+            b.finish_and_clear();
+        }
     }
 }
 

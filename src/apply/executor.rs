@@ -4,6 +4,7 @@
 //! it the result. A failed change skips its dependents; interrupts stop new work (first)
 //! and cancel running tasks (second).
 
+use super::classify::{Category, Evidence, classify};
 use super::events::{Phase, Printer, elapsed};
 use super::queue::ReadyQueue;
 use crate::addr::ResourceAddr;
@@ -43,6 +44,8 @@ pub struct ApplyEnv<'a> {
     /// How often to print `Still creating...` lines.
     pub progress_every: Duration,
     pub run_id: String,
+    /// Data sources read for this run (`TYPE.NAME` → value).
+    pub data: BTreeMap<String, Value>,
 }
 
 /// One failed change, ready to render as a diagnostic.
@@ -50,6 +53,7 @@ pub struct ApplyEnv<'a> {
 pub struct ChangeFailure {
     pub address: String,
     pub diagnostic: Diagnostic,
+    pub category: Category,
 }
 
 /// How an apply ended.
@@ -84,6 +88,8 @@ enum WorkError {
     TimedOut {
         after: Duration,
         last: Option<ProjectTask>,
+        /// The state seen before the cancel (Queued means it never got a slot).
+        seen: Option<String>,
     },
     /// A second interrupt: the task was asked to cancel.
     Cancelled(Option<ProjectTask>),
@@ -245,10 +251,12 @@ async fn wait(
             }
         }
         Ok(WaitOutcome::DeadlineExceeded { last, cancel }) => {
+            let seen = last.as_ref().map(|t| t.state().as_str().to_string());
             let last = (*cancel).ok().or(last);
             Err(WorkError::TimedOut {
                 after: job.create_timeout.unwrap_or_default(),
                 last,
+                seen,
             })
         }
         Ok(WaitOutcome::Interrupted { .. }) => {
@@ -336,6 +344,7 @@ async fn work(
                             .unwrap_or(Err(WorkError::TimedOut {
                                 after: t,
                                 last: None,
+                                seen: None,
                             }))
                     }
                     None => del.await,
@@ -365,10 +374,13 @@ struct Coordinator<'a, 'e> {
     instances: BTreeMap<String, ResourceInstance>,
     started: BTreeMap<String, (Instant, Phase, String)>,
     resolved: BTreeMap<String, (Desired, Vec<String>)>,
+    /// State changed since it was last written.
+    dirty: bool,
 }
 
 impl Coordinator<'_, '_> {
     async fn persist(&mut self) -> bool {
+        self.dirty = false;
         match self.env.store.write(&mut self.state).await {
             Ok(()) => true,
             Err(e) => {
@@ -379,17 +391,40 @@ impl Coordinator<'_, '_> {
     }
 
     fn fail(&mut self, addr: &str, summary: String, detail: String) {
+        self.fail_as(addr, Category::Other, summary, detail, None);
+    }
+
+    /// Records a failure with its category: the summary names it, the detail quotes the
+    /// service and ends with the category's hint.
+    fn fail_as(
+        &mut self,
+        addr: &str,
+        category: Category,
+        summary: String,
+        detail: String,
+        hint: Option<String>,
+    ) {
         let span = self.instances.get(addr).and_then(|i| {
             i.span
                 .clone()
                 .or_else(|| self.env.config.decl_span(&i.decl))
         });
+        let summary = if category == Category::Other {
+            summary
+        } else {
+            format!("{}: {summary}", category.label())
+        };
+        let detail = match hint {
+            Some(h) => format!("{detail}\n\nHint: {h}"),
+            None => detail,
+        };
         let d = Diagnostic::error(summary, detail)
             .with_span(span)
             .with_address(addr.to_string());
         self.outcome.failures.push(ChangeFailure {
             address: addr.to_string(),
             diagnostic: d,
+            category,
         });
     }
 
@@ -424,8 +459,23 @@ impl Coordinator<'_, '_> {
                 (svc, task, None, dr, to, vec![])
             }
             _ => {
-                let known = known_from_state(&self.state);
-                let inst = resolve_instance(self.env.config, &known, addr).map_err(|d| {
+                // Re-evaluate only when the plan left an argument unknown; otherwise the
+                // plan-time evaluation stands (and a large apply stays linear).
+                let computed_only = c.after_unknown.as_object().is_none_or(|m| {
+                    m.keys()
+                        .all(|k| ["id", "state", "errors", "output"].contains(&k.as_str()))
+                });
+                let planned = self.instances.get(addr).filter(|_| computed_only).cloned();
+                let mut known = crate::config::Known::default();
+                if planned.is_none() {
+                    known = known_from_state(&self.state);
+                    known.data = self.env.data.clone();
+                }
+                let resolved = match planned {
+                    Some(i) => Ok(i),
+                    None => resolve_instance(self.env.config, &known, addr),
+                };
+                let inst = resolved.map_err(|d| {
                     (
                         "Cannot evaluate the resource".to_string(),
                         d.iter()
@@ -469,10 +519,12 @@ impl Coordinator<'_, '_> {
                     .get("delete_running")
                     .and_then(serde_json::Value::as_bool)
                     .unwrap_or(false);
+                // Resource-level addresses, as Terraform records them: a for_each resource
+                // that depends on another does not list every instance of it.
                 let deps: Vec<String> = inst
                     .depends_on
                     .iter()
-                    .flat_map(|r| self.instances_of(r))
+                    .map(|r| r.resource().to_string())
                     .collect();
                 self.instances.insert(addr.to_string(), inst.clone());
                 self.resolved.insert(addr.to_string(), (d, deps.clone()));
@@ -510,12 +562,6 @@ impl Coordinator<'_, '_> {
             rec.status = Status::Pending;
             rec.pending = Some(intent);
             self.state.upsert(rec);
-            if !self.persist().await {
-                return Err((
-                    "Failed to persist state".into(),
-                    self.outcome.state_error.clone().unwrap_or_default(),
-                ));
-            }
         }
         Ok(Job {
             addr: addr.to_string(),
@@ -527,32 +573,6 @@ impl Coordinator<'_, '_> {
             create_timeout: timeouts.create,
             delete_timeout: timeouts.delete,
         })
-    }
-
-    fn instances_of(&self, r: &ResourceAddr) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .instances
-            .keys()
-            .filter(|a| {
-                a.parse::<ResourceAddr>()
-                    .is_ok_and(|x| x.resource() == r.resource())
-            })
-            .cloned()
-            .collect();
-        v.extend(
-            self.state
-                .resources
-                .iter()
-                .filter(|s| {
-                    s.address
-                        .parse::<ResourceAddr>()
-                        .is_ok_and(|x| x.resource() == r.resource())
-                })
-                .map(|s| s.address.clone()),
-        );
-        v.sort();
-        v.dedup();
-        v
     }
 
     /// Records a finished task in state.
@@ -616,7 +636,8 @@ impl Coordinator<'_, '_> {
         let (Some(inst), Some(rec)) = (self.instances.get(addr), self.state.resource(addr)) else {
             return Diagnostics::new();
         };
-        let known = known_from_state(&self.state);
+        let mut known = known_from_state(&self.state);
+        known.data = self.env.data.clone();
         let ev = Evaluator::new(self.env.config, &known, Mode::Plan);
         let mut self_value = Value::from_json(&rec.attributes);
         if let (Value::Map(m), Value::Map(args)) = (&mut self_value, &inst.args) {
@@ -660,6 +681,7 @@ impl Coordinator<'_, '_> {
                     self.outcome.failures.push(ChangeFailure {
                         address: addr.to_string(),
                         diagnostic: d.clone().with_address(addr.to_string()),
+                        category: Category::Other,
                     });
                 }
                 !diags.has_errors()
@@ -702,23 +724,58 @@ impl Coordinator<'_, '_> {
             Err(WorkError::TaskFailed(task)) => {
                 self.record(addr, &task, Status::Tainted);
                 let state = task.state().as_str().to_string();
-                self.fail(
+                let tt = task.task_type().as_str().to_string();
+                let validation: Vec<(String, Option<i64>)> = task
+                    .properties
+                    .details
+                    .validation_errors()
+                    .iter()
+                    .map(|v| (v.message.clone().unwrap_or_default(), v.h_result))
+                    .collect();
+                let codes: Vec<String> = task
+                    .properties
+                    .errors
+                    .iter()
+                    .filter_map(|e| e.code.clone())
+                    .collect();
+                let (category, hint) = classify(&Evidence {
+                    task_type: Some(&tt),
+                    state: Some(&state),
+                    validation: validation.iter().map(|(m, h)| (m.as_str(), *h)).collect(),
+                    error_codes: codes.iter().map(String::as_str).collect(),
+                    ..Evidence::default()
+                });
+                self.fail_as(
                     addr,
+                    category,
                     format!("{addr}: the task ended in state {state}"),
                     error_detail(&task),
+                    Some(hint),
                 );
                 false
             }
-            Err(WorkError::TimedOut { after, last }) => {
+            Err(WorkError::TimedOut { after, last, seen }) => {
                 if let Some(t) = &last {
                     self.record(addr, t, Status::Tainted);
                 } else {
                     self.forget_or_taint(addr).await;
                 }
-                self.fail(
+                let (category, hint) = classify(&Evidence {
+                    state: seen.as_deref(),
+                    timed_out: true,
+                    ..Evidence::default()
+                });
+                let waited = if seen.as_deref() == Some("Queued") {
+                    " (it was still Queued)"
+                } else {
+                    ""
+                };
+                self.fail_as(
                     addr,
+                    category,
                     format!("{addr}: timed out after {}", elapsed(after)),
-                    "The task did not finish within its timeouts; dmsform asked the service to cancel it. The next plan replaces it.".into(),
+                    format!("The task did not finish within its timeouts{waited}; dmsform asked the service to cancel it. The next plan replaces it."),
+                    (category != Category::Other).then_some(hint),
                 );
                 false
             }
@@ -734,8 +791,14 @@ impl Coordinator<'_, '_> {
             }
             Err(WorkError::Remote(e)) => {
                 self.forget_or_taint(addr).await;
-                self.fail(
+                let (category, hint) = classify(&Evidence {
+                    status: e.status(),
+                    code: e.code(),
+                    ..Evidence::default()
+                });
+                self.fail_as(
                     addr,
+                    category,
                     format!(
                         "{addr}: {}",
                         e.status()
@@ -743,6 +806,7 @@ impl Coordinator<'_, '_> {
                             .unwrap_or_else(|| "the service could not be reached".into())
                     ),
                     e.to_string(),
+                    (category != Category::Other).then_some(hint),
                 );
                 false
             }
@@ -753,8 +817,44 @@ impl Coordinator<'_, '_> {
             }
         };
         self.started.remove(addr);
-        self.persist().await;
         ok
+    }
+
+    /// Handles one message from a worker.
+    async fn handle(&mut self, msg: Msg, queue: &mut ReadyQueue<String>) {
+        let p = self.env.printer;
+        match msg {
+            Msg::State { addr, state, since } => {
+                if let Some(s) = self.started.get_mut(&addr) {
+                    s.2 = state.clone();
+                }
+                p.line(&format!(
+                    "{}: {state} [{} elapsed]",
+                    p.addr(&addr),
+                    elapsed(since)
+                ));
+                p.status(&addr, &state);
+            }
+            Msg::Phase { addr, text } => {
+                if text == Phase::Create.starting()
+                    && let Some(s) = self.started.get_mut(&addr)
+                {
+                    s.0 = Instant::now();
+                    s.1 = Phase::Create;
+                }
+                p.line(&format!("{}: {text}", p.addr(&addr)));
+                p.status(&addr, &text);
+            }
+            Msg::Done { addr, result } => {
+                p.done(&addr);
+                self.dirty = true;
+                if self.finish(&addr, *result).await {
+                    queue.finish(&addr);
+                } else {
+                    self.outcome.skipped.extend(queue.fail(&addr));
+                }
+            }
+        }
     }
 
     /// After a write whose outcome is unclear: read the task and record what is there.
@@ -796,6 +896,7 @@ pub async fn apply(
             outcome.failures.push(ChangeFailure {
                 address: e.node.clone(),
                 diagnostic: Diagnostic::error("Invalid plan", e.to_string()),
+                category: Category::Other,
             });
             return (state, outcome);
         }
@@ -813,6 +914,7 @@ pub async fn apply(
         instances,
         started: BTreeMap::new(),
         resolved: BTreeMap::new(),
+        dirty: false,
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let cancel = CancellationToken::new();
@@ -821,40 +923,62 @@ pub async fn apply(
     let mut interrupts_seen = 0;
     let p = env.printer;
     loop {
-        while co.started.len() < env.parallelism.max(1) && co.outcome.state_error.is_none() {
+        // Prepare every change that may start now, record all their intents in one
+        // state write, and only then start them.
+        let mut jobs: Vec<(String, Job)> = Vec::new();
+        while co.started.len() + jobs.len() < env.parallelism.max(1)
+            && co.outcome.state_error.is_none()
+        {
             let Some(addr) = queue.dequeue() else { break };
             match co.prepare(&addr).await {
                 Ok(job) => {
-                    let phase = match job.action {
-                        Action::Delete => Phase::Destroy,
-                        Action::Update => Phase::Modify,
-                        Action::Adopt => Phase::Adopt,
-                        _ => Phase::Create,
-                    };
-                    let id = job.svc.task_id(&job.task);
-                    match phase {
-                        Phase::Create => {}
-                        _ => p.line(&format!(
-                            "{}: {} [id={id}]",
-                            p.addr(&addr),
-                            phase.starting()
-                        )),
+                    if job.action != Action::Adopt {
+                        co.dirty = true;
                     }
-                    co.started
-                        .insert(addr.clone(), (Instant::now(), phase, String::new()));
-                    tokio::spawn(work(
-                        env.client.clone(),
-                        job,
-                        env.poll.clone(),
-                        cancel.clone(),
-                        tx.clone(),
-                    ));
+                    jobs.push((addr, job));
                 }
                 Err((summary, detail)) => {
                     co.fail(&addr, format!("{addr}: {summary}"), detail);
                     co.outcome.skipped.extend(queue.fail(&addr));
                 }
             }
+        }
+        if co.dirty && !co.persist().await {
+            // The intents are not on disk: start none of these changes.
+            for (addr, _) in jobs.drain(..) {
+                co.fail(
+                    &addr,
+                    format!("{addr}: not started"),
+                    "The state could not be written before the change, so it was not started."
+                        .into(),
+                );
+                co.outcome.skipped.extend(queue.fail(&addr));
+            }
+        }
+        for (addr, job) in jobs {
+            let phase = match job.action {
+                Action::Delete => Phase::Destroy,
+                Action::Update => Phase::Modify,
+                Action::Adopt => Phase::Adopt,
+                _ => Phase::Create,
+            };
+            if phase != Phase::Create {
+                p.line(&format!(
+                    "{}: {} [id={}]",
+                    p.addr(&addr),
+                    phase.starting(),
+                    job.svc.task_id(&job.task)
+                ));
+            }
+            co.started
+                .insert(addr.clone(), (Instant::now(), phase, String::new()));
+            tokio::spawn(work(
+                env.client.clone(),
+                job,
+                env.poll.clone(),
+                cancel.clone(),
+                tx.clone(),
+            ));
         }
         if co.outcome.state_error.is_some() {
             queue.stop();
@@ -863,30 +987,18 @@ pub async fn apply(
             break;
         }
         tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(Msg::State { addr, state, since }) => {
-                    if let Some(s) = co.started.get_mut(&addr) {
-                        s.2 = state.clone();
-                    }
-                    p.line(&format!("{}: {state} [{} elapsed]", p.addr(&addr), elapsed(since)));
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break };
+                co.handle(msg, &mut queue).await;
+                // Handle whatever else already arrived, then write state once.
+                while let Ok(more) = rx.try_recv() {
+                    co.handle(more, &mut queue).await;
                 }
-                Some(Msg::Phase { addr, text }) => {
-                    if text == Phase::Create.starting() && let Some(s) = co.started.get_mut(&addr) {
-                        s.0 = Instant::now();
-                        s.1 = Phase::Create;
-                    }
-                    p.line(&format!("{}: {text}", p.addr(&addr)));
+                if co.dirty {
+                    co.persist().await;
                 }
-                Some(Msg::Done { addr, result }) => {
-                    if co.finish(&addr, *result).await {
-                        queue.finish(&addr);
-                    } else {
-                        co.outcome.skipped.extend(queue.fail(&addr));
-                    }
-                }
-                None => break,
-            },
-            _ = ticker.tick() => {
+            }
+            _ = ticker.tick(), if !p.is_live() => {
                 for (addr, (t0, phase, state)) in &co.started {
                     let st = if state.is_empty() { String::new() } else { format!(", {state}") };
                     p.line(&format!("{}: {} [{} elapsed{st}]", p.addr(addr), phase.still(), elapsed(t0.elapsed())));
@@ -904,6 +1016,9 @@ pub async fn apply(
                 }
             }
         }
+    }
+    if co.dirty {
+        co.persist().await;
     }
     co.outcome.skipped.extend(queue.not_run());
     co.outcome.skipped.sort();

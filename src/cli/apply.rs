@@ -18,6 +18,9 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
+    /// Machine-readable output: one JSON object per line (needs -auto-approve or a plan file).
+    #[arg(long)]
+    pub json: bool,
     /// A plan saved with `dmsform plan -out FILE`.
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
@@ -58,7 +61,7 @@ pub struct ForceUnlockArgs {
 }
 
 pub fn run(a: ApplyArgs) -> i32 {
-    execute(a.run, a.flags, a.auto_approve, a.plan_file, "apply")
+    execute(a.run, a.flags, a.auto_approve, a.plan_file, "apply", a.json)
 }
 
 pub fn run_destroy(a: DestroyArgs) -> i32 {
@@ -69,7 +72,7 @@ pub fn run_destroy(a: DestroyArgs) -> i32 {
         target: a.target,
         replace: vec![],
     };
-    execute(a.run, flags, a.auto_approve, None, "destroy")
+    execute(a.run, flags, a.auto_approve, None, "destroy", false)
 }
 
 pub fn run_refresh(a: RefreshArgs) -> i32 {
@@ -80,7 +83,7 @@ pub fn run_refresh(a: RefreshArgs) -> i32 {
         target: a.target,
         replace: vec![],
     };
-    execute(a.run, flags, true, None, "refresh")
+    execute(a.run, flags, true, None, "refresh", false)
 }
 
 fn confirm(destroy: bool) -> bool {
@@ -109,14 +112,21 @@ fn execute(
     auto_approve: bool,
     plan_file: Option<PathBuf>,
     op: &str,
+    json: bool,
 ) -> i32 {
+    if json && !auto_approve && plan_file.is_none() {
+        eprintln!("Error: Plan file or auto-approve required
+
+dmsform cannot ask for interactive approval when -json is set. Use -auto-approve or give a saved plan file.");
+        return 1;
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     let op = op.to_string();
     rt.block_on(async move {
-        let color = run.color();
+        let color = run.color() && !json;
         let mut s =
             match Session::open(&op, ordered_vars(), run.lock, run.lock_timeout, color).await {
                 Ok(s) => s,
@@ -125,6 +135,10 @@ fn execute(
                     return 1;
                 }
             };
+        s.json = json;
+        if json {
+            s.printer().emit(serde_json::json!({"@level": "info", "@message": format!("dmsform {}", env!("CARGO_PKG_VERSION")), "type": "version", "dmsform": env!("CARGO_PKG_VERSION"), "ui": "1.2"}));
+        }
         let code = execute_in(&mut s, &run, &flags, auto_approve, plan_file, &op).await;
         s.close().await;
         code
@@ -179,7 +193,12 @@ async fn execute_in(
                     return 1;
                 }
             }
-            print!("{}", render_plan(&planned.plan, Style { color: s.color }));
+            if s.json {
+                let sm = planned.plan.summary();
+                s.printer().emit(serde_json::json!({"@level": "info", "@message": format!("Plan: {} to add, {} to change, {} to destroy.", sm.add, sm.change, sm.destroy), "type": "change_summary", "changes": {"add": sm.add, "change": sm.change, "remove": sm.destroy, "import": sm.adopt, "operation": "plan"}}));
+            } else {
+                print!("{}", render_plan(&planned.plan, Style { color: s.color }));
+            }
             if !planned.plan.has_changes() {
                 if let Err(e) = s.record_outputs().await {
                     eprint!("{}", e.0);
@@ -226,6 +245,16 @@ async fn execute_in(
     }
     let outcome = s.apply(&plan, instances, run.parallelism).await;
     let mut diags = failures(&outcome);
+    if !destroy && !outcome.interrupted && outcome.state_error.is_none() && flags.refresh {
+        // Checks are evaluated after apply too, with fresh driver statuses.
+        match s.read_statuses_and_checks(run.parallelism).await {
+            Ok(w) => {
+                diags.extend(w);
+                s.state.checks = crate::drift::checks::results(&s.checks);
+            }
+            Err(e) => eprint!("{}", e.0),
+        }
+    }
     if !destroy && outcome.state_error.is_none() {
         match s.record_outputs().await {
             Ok(d) => diags.extend(d),
@@ -234,6 +263,49 @@ async fn execute_in(
     } else if destroy && outcome.failures.is_empty() {
         s.state.outputs.clear();
         let _ = s.ws.store.write(&mut s.state).await;
+    }
+    if s.json {
+        let p = s.printer();
+        for f in &outcome.failures {
+            p.emit(crate::engine::diagnostic_json(
+                &f.diagnostic,
+                Some(f.category),
+            ));
+        }
+        let failed: std::collections::BTreeSet<&str> = outcome
+            .failures
+            .iter()
+            .map(|f| f.address.as_str())
+            .collect();
+        for d in diags
+            .iter()
+            .filter(|d| d.address.as_deref().is_none_or(|a| !failed.contains(a)))
+        {
+            p.emit(crate::engine::diagnostic_json(d, None));
+        }
+        p.emit(serde_json::json!({"@level": "info", "@message": format!("Apply: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed), "type": "change_summary", "changes": {"add": outcome.added, "change": outcome.changed, "remove": outcome.destroyed, "import": outcome.adopted, "operation": op}}));
+        let outputs: serde_json::Map<String, serde_json::Value> = s
+            .state
+            .outputs
+            .iter()
+            .map(|(k, o)| {
+                (
+                    k.clone(),
+                    serde_json::json!({"sensitive": o.sensitive, "value": o.value}),
+                )
+            })
+            .collect();
+        p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs}));
+        return if outcome.failures.is_empty()
+            && outcome.state_error.is_none()
+            && !outcome.interrupted
+        {
+            0
+        } else if outcome.interrupted {
+            130
+        } else {
+            1
+        };
     }
     if !diags.is_empty() {
         eprint!("{}", s.render(&diags));

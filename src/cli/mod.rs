@@ -4,11 +4,17 @@
 mod apply;
 mod args;
 mod common;
+mod completions;
+mod drift;
 mod emulator;
 mod fmt;
+mod graph;
+mod import;
+mod init;
 mod output;
 mod plan;
 mod show;
+mod state;
 mod task;
 mod validate;
 
@@ -43,6 +49,18 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Show output values from the state.
     Output(output::OutputArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Report drift: remote changes, failed or vanished tasks, live driver status, checks.
+    Drift(Box<drift::DriftArgs>),
+    /// Print the dependency graph in DOT.
+    Graph(graph::GraphArgs),
+    /// Record an existing service task in state.
+    Import(Box<import::ImportArgs>),
+    /// Prepare the working directory: check and reach the backend, migrate state.
+    Init(init::InitArgs),
+    /// Inspect and edit the state: list, show, rm, mv, pull, push.
+    State(state::StateArgs),
     /// Remove a stuck state lock.
     #[command(name = "force-unlock")]
     ForceUnlock(apply::ForceUnlockArgs),
@@ -81,6 +99,12 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         Command::Show(a) => show::run(a),
         Command::Output(a) => output::run(a),
         Command::ForceUnlock(a) => apply::run_force_unlock(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Drift(a) => drift::run(*a),
+        Command::Completions(a) => completions::run(a),
+        Command::Import(a) => import::run(*a),
+        Command::Init(a) => init::run(a),
+        Command::State(a) => state::run(a),
         Command::Task(a) => task::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),

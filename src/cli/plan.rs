@@ -71,6 +71,16 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
         eprint!("{}", e.0);
         return 1;
     }
+    let mut check_warnings = crate::diag::Diagnostics::new();
+    if a.flags.refresh && !a.flags.destroy {
+        match s.read_statuses_and_checks(a.run.parallelism).await {
+            Ok(w) => check_warnings = w,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        }
+    }
     let planned = match s.plan(&request(&a.run, &a.flags)).await {
         Ok(p) => p,
         Err(e) => {
@@ -123,6 +133,9 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
         println!(
             "\nNote: You didn't use the -out option to save this plan, so dmsform can't\nguarantee to take exactly these actions if you run \"dmsform apply\" now."
         );
+    }
+    if !check_warnings.is_empty() && !a.json {
+        eprint!("{}", s.render(&check_warnings));
     }
     if a.detailed_exitcode && planned.plan.has_changes() {
         2

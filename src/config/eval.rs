@@ -35,6 +35,30 @@ pub trait AttrLookup {
     /// The computed attributes of one resource instance as an object, if known (from
     /// state or a finished task). `None` makes them unknown.
     fn computed(&self, addr: &ResourceAddr) -> Option<Value>;
+
+    /// The attributes of a data source `data.TYPE.NAME` once it has been read; `None`
+    /// leaves them unknown.
+    fn data_source(&self, _kind: &str, _name: &str) -> Option<Value> {
+        None
+    }
+}
+
+/// Resource attributes plus data sources that were read.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub resources: BTreeMap<ResourceAddr, Value>,
+    /// By `TYPE.NAME`.
+    pub data: BTreeMap<String, Value>,
+}
+
+impl AttrLookup for Known {
+    fn computed(&self, addr: &ResourceAddr) -> Option<Value> {
+        self.resources.get(addr).cloned()
+    }
+
+    fn data_source(&self, kind: &str, name: &str) -> Option<Value> {
+        self.data.get(&format!("{kind}.{name}")).cloned()
+    }
 }
 
 /// Nothing known yet: every computed attribute is unknown.

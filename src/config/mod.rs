@@ -21,6 +21,7 @@
 //! Everything here is pure apart from reading the configuration files and `file()`: no
 //! network, no state.
 
+pub mod checks;
 pub mod decode;
 pub mod decode_resource;
 pub mod decode_settings;
@@ -40,7 +41,7 @@ pub mod types;
 pub mod vars;
 pub mod version;
 
-pub use eval::{AttrLookup, Evaluator, Mode, NoState, Scope};
+pub use eval::{AttrLookup, Evaluator, Known, Mode, NoState, Scope};
 pub use expand::{OutputValue, ResourceInstance};
 pub use load::{LoadFailure, load, load_files, validate, validate_files};
 pub use model::*;

@@ -79,8 +79,8 @@ pub struct Settings {
     pub backend: Backend,
 }
 
-/// Where state lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where state lives. `Debug` never shows `sas_token` or `access_key`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Backend {
     Local {
         path: String,
@@ -95,6 +95,35 @@ pub enum Backend {
         access_key: Option<String>,
         lease_duration: Option<Duration>,
     },
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        match self {
+            Backend::Local { path } => f.debug_struct("Local").field("path", path).finish(),
+            Backend::AzureRm {
+                storage_account_name,
+                container_name,
+                key,
+                endpoint,
+                use_azuread_auth,
+                sas_token,
+                access_key,
+                lease_duration,
+            } => f
+                .debug_struct("AzureRm")
+                .field("storage_account_name", storage_account_name)
+                .field("container_name", container_name)
+                .field("key", key)
+                .field("endpoint", endpoint)
+                .field("use_azuread_auth", use_azuread_auth)
+                .field("sas_token", &hidden(sas_token))
+                .field("access_key", &hidden(access_key))
+                .field("lease_duration", lease_duration)
+                .finish(),
+        }
+    }
 }
 
 impl Default for Backend {

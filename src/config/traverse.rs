@@ -126,8 +126,14 @@ impl Evaluator<'_> {
                 )),
             },
             "data" => {
-                // Data sources arrive with a later feature; known-later values for now.
-                Ok(Value::Unknown)
+                // data.TYPE.NAME.…: the value once the data source was read, else unknown.
+                let (Some(kind), Some(Op::GetAttr(name))) = (attr, rest.first()) else {
+                    return Ok(Value::Unknown);
+                };
+                match self.known.data_source(kind, name.as_str()) {
+                    Some(v) => self.apply_ops(v, rest.get(1..).unwrap_or(&[]), f, s),
+                    None => Ok(Value::Unknown),
+                }
             }
             ty => {
                 let Some(rname) = attr else {

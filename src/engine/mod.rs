@@ -28,6 +28,12 @@ pub struct Session {
     pub had_state: bool,
     pub digester: Digester,
     pub color: bool,
+    /// Machine-readable output (`-json`).
+    pub json: bool,
+    /// Data sources read in this run.
+    pub data: BTreeMap<String, crate::value::Value>,
+    /// The `check` blocks' last outcomes.
+    pub checks: Vec<crate::drift::checks::CheckOutcome>,
 }
 
 /// A failure, rendered for the terminal.
@@ -88,11 +94,20 @@ impl Session {
             had_state,
             digester: Digester::new(),
             color,
+            json: false,
+            data: BTreeMap::new(),
+            checks: Vec::new(),
         })
     }
 
+    /// Plain lines, or the live view when stdout is a terminal (`DMSFORM_NO_LIVE` turns it off).
     pub fn printer(&self) -> Printer {
-        Printer { color: self.color }
+        use std::io::IsTerminal;
+        if self.json {
+            return Printer::json();
+        }
+        let live = std::io::stdout().is_terminal() && std::env::var_os("DMSFORM_NO_LIVE").is_none();
+        Printer::new(self.color, live)
     }
 
     /// Resolves resources a crashed or interrupted run left pending: reads each task,
@@ -183,6 +198,7 @@ impl Session {
             &self.state,
             req,
             &self.digester,
+            &self.data,
         )
         .await
         .map_err(|d| Failed(self.render(&d)))
@@ -194,7 +210,8 @@ impl Session {
 
     /// The evaluated instances of the configuration with what state knows.
     pub fn instances(&self) -> BTreeMap<String, ResourceInstance> {
-        let known = known_from_state(&self.state);
+        let mut known = known_from_state(&self.state);
+        known.data = self.data.clone();
         let ev = Evaluator::new(&self.ws.config, &known, Mode::Plan);
         let (instances, _) = ev.instances();
         instances
@@ -228,6 +245,7 @@ impl Session {
             printer: &printer,
             progress_every,
             run_id: uuid::Uuid::new_v4().to_string(),
+            data: self.data.clone(),
         };
         let state = std::mem::take(&mut self.state);
         let (state, outcome) = apply(&env, plan, instances, state, &mut rx).await;
@@ -236,10 +254,64 @@ impl Session {
         outcome
     }
 
+    /// Reads every data source (live driver status) and evaluates the `check` blocks;
+    /// returns the checks' warnings. Ctrl-C stops the reads — their tasks are still
+    /// deleted — and fails the run.
+    pub async fn read_statuses_and_checks(
+        &mut self,
+        parallelism: usize,
+    ) -> Result<Diagnostics, Failed> {
+        let (data, checks, diags) = crate::config::checks::decode(&self.ws.config);
+        if diags.has_errors() {
+            return Err(Failed(self.render(&diags)));
+        }
+        if !data.is_empty() {
+            let cancel = CancellationToken::new();
+            let watcher = {
+                let cancel = cancel.clone();
+                tokio::spawn(async move {
+                    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+                    tokio::spawn(forward_signals(tx));
+                    if rx.recv().await.is_some() {
+                        cancel.cancel();
+                    }
+                })
+            };
+            let mut known = known_from_state(&self.state);
+            known.data = self.data.clone();
+            let reads = crate::drift::status::read_all(
+                &crate::drift::status::ReadContext {
+                    config: &self.ws.config,
+                    client: &self.ws.client,
+                    subscription: &self.ws.subscription,
+                    poll: &self.ws.poll,
+                    parallelism,
+                },
+                &known,
+                &data,
+                &cancel,
+            )
+            .await;
+            watcher.abort();
+            let interrupted = cancel.is_cancelled();
+            let reads = reads.map_err(|d| Failed(self.render(&d)))?;
+            if interrupted {
+                return Err(Failed("Error: Interrupted while reading driver status; the status tasks were deleted.\n".into()));
+            }
+            self.data = crate::drift::status::data_map(&reads);
+        }
+        let mut known = known_from_state(&self.state);
+        known.data = self.data.clone();
+        let (outcomes, warnings) = crate::drift::checks::evaluate(&self.ws.config, &known, &checks);
+        self.checks = outcomes;
+        Ok(warnings)
+    }
+
     /// Evaluates the outputs with the current state and records them (sensitive values
     /// are not stored).
     pub async fn record_outputs(&mut self) -> Result<Diagnostics, Failed> {
-        let known = known_from_state(&self.state);
+        let mut known = known_from_state(&self.state);
+        known.data = self.data.clone();
         let ev = Evaluator::new(&self.ws.config, &known, Mode::Plan);
         let (values, diags) = ev.outputs();
         let mut outputs = BTreeMap::new();
@@ -316,6 +388,38 @@ pub fn failures(outcome: &ApplyOutcome) -> Diagnostics {
         d.push(Diagnostic::error("Failed to persist state", e.clone()));
     }
     d
+}
+
+/// A diagnostic as a line of Terraform's machine-readable UI, with dmsform's failure
+/// category when it has one.
+pub fn diagnostic_json(
+    d: &Diagnostic,
+    category: Option<crate::apply::classify::Category>,
+) -> serde_json::Value {
+    let mut diag = serde_json::json!({
+        "severity": if d.severity == crate::diag::Severity::Error { "error" } else { "warning" },
+        "summary": d.summary,
+        "detail": d.detail,
+    });
+    if let Some(a) = &d.address {
+        diag["address"] = serde_json::json!(a);
+    }
+    if let Some(c) = category {
+        diag["category"] = serde_json::json!(c);
+    }
+    if let Some(s) = &d.span {
+        diag["range"] = serde_json::json!({
+            "filename": s.file,
+            "start": {"line": s.start.line, "column": s.start.column, "byte": s.start.byte},
+            "end": {"line": s.end.line, "column": s.end.column, "byte": s.end.byte},
+        });
+    }
+    let level = if d.severity == crate::diag::Severity::Error {
+        "error"
+    } else {
+        "warn"
+    };
+    serde_json::json!({"@level": level, "@message": format!("Error: {}", d.summary), "type": "diagnostic", "diagnostic": diag})
 }
 
 /// `name = value` lines for outputs, as Terraform prints them after apply.

@@ -46,6 +46,28 @@ impl<K: Ord + Clone + Display> Dag<K> {
         }
     }
 
+    /// Builds the graph even when it has cycles (for drawing them), with the cycles found.
+    pub fn with_cycles(nodes: impl IntoIterator<Item = (K, Vec<K>)>) -> (Dag<K>, Vec<Vec<K>>) {
+        let mut graph = DiGraph::new();
+        let mut index = BTreeMap::new();
+        let nodes: Vec<(K, Vec<K>)> = nodes.into_iter().collect();
+        for (k, _) in &nodes {
+            if !index.contains_key(k) {
+                index.insert(k.clone(), graph.add_node(k.clone()));
+            }
+        }
+        for (k, deps) in &nodes {
+            for d in deps {
+                if let (Some(&a), Some(&b)) = (index.get(k), index.get(d)) {
+                    graph.update_edge(a, b, ());
+                }
+            }
+        }
+        let dag = Dag { graph, index };
+        let cycles = dag.cycles();
+        (dag, cycles)
+    }
+
     fn cycles(&self) -> Vec<Vec<K>> {
         let mut out: Vec<Vec<K>> = tarjan_scc(&self.graph)
             .into_iter()
@@ -138,6 +160,12 @@ impl<K: Ord + Clone + Display> Dag<K> {
 
     /// DOT text: one node per line, edges from dependent to dependency.
     pub fn to_dot(&self, name: &str) -> String {
+        self.to_dot_highlighting(name, &[])
+    }
+
+    /// DOT text with the edges inside the given cycles drawn in red.
+    pub fn to_dot_highlighting(&self, name: &str, cycles: &[Vec<K>]) -> String {
+        let in_cycle = |a: &K, b: &K| cycles.iter().any(|c| c.contains(a) && c.contains(b));
         let mut out = format!(
             "digraph \"{name}\" {{\n  compound = \"true\"\n  newrank = \"true\"\n  rankdir = \"RL\"\n"
         );
@@ -148,15 +176,19 @@ impl<K: Ord + Clone + Display> Dag<K> {
                 dot_escape(k)
             ));
         }
-        let mut edges: Vec<(String, String)> = self
+        let mut edges: Vec<(String, String, bool)> = self
             .graph
             .edge_indices()
             .filter_map(|e| self.graph.edge_endpoints(e))
-            .map(|(a, b)| (dot_escape(&self.graph[a]), dot_escape(&self.graph[b])))
+            .map(|(a, b)| {
+                let red = in_cycle(&self.graph[a], &self.graph[b]);
+                (dot_escape(&self.graph[a]), dot_escape(&self.graph[b]), red)
+            })
             .collect();
         edges.sort();
-        for (a, b) in edges {
-            out.push_str(&format!("  \"{a}\" -> \"{b}\"\n"));
+        for (a, b, red) in edges {
+            let attr = if red { " [color = \"red\"]" } else { "" };
+            out.push_str(&format!("  \"{a}\" -> \"{b}\"{attr}\n"));
         }
         out.push_str("}\n");
         out
@@ -207,6 +239,16 @@ mod tests {
         assert_eq!(g.dependents(&"check"), ["upload"]);
         let dot = g.to_dot("plan");
         assert!(dot.contains("\"install\" -> \"upload\""));
+    }
+
+    #[test]
+    fn cycles_can_be_drawn() {
+        let (g, cycles) =
+            Dag::with_cycles(vec![("a", vec!["b"]), ("b", vec!["a"]), ("c", vec!["a"])]);
+        assert_eq!(cycles, vec![vec!["a", "b"]]);
+        let dot = g.to_dot_highlighting("g", &cycles);
+        assert!(dot.contains("\"a\" -> \"b\" [color = \"red\"]"), "{dot}");
+        assert!(dot.contains("\"c\" -> \"a\"\n"), "{dot}");
     }
 
     #[test]

@@ -14,3 +14,6 @@ pub use change::{OutputChange, Plan, ResourceChange, Summary};
 
 #[cfg(test)]
 pub(crate) mod render_tests;
+
+#[cfg(test)]
+mod diff_tests;

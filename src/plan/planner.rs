@@ -8,7 +8,7 @@ use super::change::{OutputChange, Plan};
 use super::desired::desired;
 use super::diff::{self, Desired, DiffOptions, Probe, Remote};
 use crate::addr::ResourceAddr;
-use crate::config::{Config, Evaluator, Mode, ResourceInstance};
+use crate::config::{Config, Evaluator, Known, Mode, ResourceInstance};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::Dag;
 use crate::providers::dms::resources::{computed_attrs, input_matches};
@@ -121,10 +121,7 @@ fn computed_value(attrs: &serde_json::Value) -> Value {
     ])
 }
 
-fn evaluate(
-    config: &Config,
-    known: &BTreeMap<ResourceAddr, Value>,
-) -> Result<Vec<ResourceInstance>, Diagnostics> {
+fn evaluate(config: &Config, known: &Known) -> Result<Vec<ResourceInstance>, Diagnostics> {
     let ev = Evaluator::new(config, known, Mode::Plan);
     let (instances, diags) = ev.instances();
     if diags.has_errors() {
@@ -138,7 +135,7 @@ fn evaluate(
 /// tasks), for apply to resolve values that were unknown at plan time.
 pub fn resolve_instance(
     config: &Config,
-    known: &BTreeMap<ResourceAddr, Value>,
+    known: &Known,
     address: &str,
 ) -> Result<ResourceInstance, Diagnostics> {
     let addr: ResourceAddr = address
@@ -164,8 +161,8 @@ pub fn resolve_instance(
 /// The known map for evaluation from a state's resources. Only tasks that finished well
 /// count: a tainted, failed or unfinished task will be replaced, so what it produced is
 /// not known yet.
-pub fn known_from_state(state: &State) -> BTreeMap<ResourceAddr, Value> {
-    state
+pub fn known_from_state(state: &State) -> Known {
+    let resources = state
         .resources
         .iter()
         .filter(|r| r.status == crate::state::Status::Ready)
@@ -181,7 +178,11 @@ pub fn known_from_state(state: &State) -> BTreeMap<ResourceAddr, Value> {
                 computed_value(&r.attributes),
             ))
         })
-        .collect()
+        .collect();
+    Known {
+        resources,
+        data: BTreeMap::new(),
+    }
 }
 
 /// Makes a plan.
@@ -192,6 +193,7 @@ pub async fn make_plan(
     state: &State,
     req: &PlanRequest,
     digester: &Digester,
+    data: &BTreeMap<String, Value>,
 ) -> Result<Planned, Diagnostics> {
     let prior: Vec<(ResourceState, Remote)> = if req.refresh {
         refresh(client, state, req.parallelism).await?
@@ -222,6 +224,7 @@ pub async fn make_plan(
         replace: req.replace.clone(),
     };
     let mut known = known_from_state(&refreshed);
+    known.data = data.clone();
     let mut probes: BTreeMap<String, Probe> = BTreeMap::new();
     let mut triggered: BTreeMap<String, String> = BTreeMap::new();
     let mut warnings = Diagnostics::new();
@@ -229,17 +232,36 @@ pub async fn make_plan(
     let mut rounds = 0;
     let (plan, desired_map, instances) = loop {
         rounds += 1;
-        let instances = if req.destroy {
-            vec![]
-        } else {
-            evaluate(config, &known)?
-        };
+        // Destroy plans evaluate too: prevent_destroy must be honoured.
+        let instances = evaluate(config, &known)?;
+        if rounds == 1 {
+            // Dependencies are between whole resources (references and depends_on name
+            // resources), so cycles are found on the resource graph: linear in the
+            // configuration, not quadratic in its instances.
+            let mut by_res: BTreeMap<String, (ResourceInstance, BTreeSet<String>)> =
+                BTreeMap::new();
+            for i in &instances {
+                let e = by_res
+                    .entry(i.addr.resource().to_string())
+                    .or_insert_with(|| (i.clone(), BTreeSet::new()));
+                e.1.extend(i.depends_on.iter().map(|d| d.resource().to_string()));
+            }
+            let nodes: Vec<(String, Vec<String>)> = by_res
+                .iter()
+                .map(|(k, (_, d))| (k.clone(), d.iter().cloned().collect()))
+                .collect();
+            if let Err(c) = Dag::new(nodes) {
+                let map: BTreeMap<String, ResourceInstance> =
+                    by_res.into_iter().map(|(k, (i, _))| (k, i)).collect();
+                return Err(cycle_diagnostics(config, &map, &c.0));
+            }
+        }
         let desired_list: Vec<Desired> = instances
             .iter()
             .map(|i| desired(i, subscription, triggered.get(&i.addr.to_string()).cloned()))
             .collect();
         // Look up new instances' ids once: a task nobody recorded is never overwritten.
-        if req.refresh && !req.refresh_only {
+        if req.refresh && !req.refresh_only && !req.destroy {
             let missing: Vec<(String, String, Desired)> = desired_list
                 .iter()
                 .filter(|d| !in_state.contains(&d.address) && !probes.contains_key(&d.address))
@@ -293,7 +315,7 @@ pub async fn make_plan(
         let mut changed = false;
         for a in &recreated {
             if let Ok(addr) = a.parse::<ResourceAddr>()
-                && known.remove(&addr).is_some()
+                && known.resources.remove(&addr).is_some()
             {
                 changed = true;
             }
@@ -311,7 +333,7 @@ pub async fn make_plan(
                 if let Some(d) = desired_list.iter().find(|d| &d.address == addr) {
                     attrs["id"] = serde_json::json!(d.id);
                 }
-                if let std::collections::btree_map::Entry::Vacant(e) = known.entry(a) {
+                if let std::collections::btree_map::Entry::Vacant(e) = known.resources.entry(a) {
                     e.insert(computed_value(&attrs));
                     changed = true;
                 }
@@ -396,6 +418,43 @@ fn target(
         .collect()
 }
 
+/// One error per dependency cycle, naming every member with its source location.
+pub fn cycle_diagnostics(
+    config: &Config,
+    instances: &BTreeMap<String, ResourceInstance>,
+    cycles: &[Vec<String>],
+) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for cycle in cycles {
+        let span_of = |a: &String| {
+            instances
+                .get(a)
+                .and_then(|i| i.span.clone().or_else(|| config.decl_span(&i.decl)))
+        };
+        let members: Vec<String> = cycle
+            .iter()
+            .map(|a| match span_of(a) {
+                Some(s) => format!(
+                    "  {a} ({} line {}, column {})",
+                    s.file, s.start.line, s.start.column
+                ),
+                None => format!("  {a}"),
+            })
+            .collect();
+        d.push(
+            Diagnostic::error(
+                format!("Cycle: {}", cycle.join(", ")),
+                format!(
+                    "These resources depend on each other, through references or depends_on, so none of them can be applied first:\n{}",
+                    members.join("\n")
+                ),
+            )
+            .with_span(cycle.first().and_then(span_of)),
+        );
+    }
+    d
+}
+
 /// The instance-level dependency graph: configuration references plus recorded state
 /// dependencies.
 pub fn dependency_dag(
@@ -428,16 +487,27 @@ pub fn dependency_dag(
         nodes.insert(a.clone(), deps);
     }
     for r in &state.resources {
-        nodes
-            .entry(r.address.clone())
-            .or_insert_with(|| r.dependencies.clone());
+        // State records resource-level dependencies; expand them to instances.
+        let deps: Vec<String> = r
+            .dependencies
+            .iter()
+            .flat_map(|d| match d.parse::<ResourceAddr>() {
+                Ok(a) if a.key.is_none() => by_resource
+                    .get(&a)
+                    .cloned()
+                    .unwrap_or_else(|| vec![d.clone()]),
+                _ => vec![d.clone()],
+            })
+            .filter(|d| d != &r.address)
+            .collect();
+        nodes.entry(r.address.clone()).or_insert(deps);
     }
     Dag::new(nodes)
 }
 
 fn outputs(
     config: &Config,
-    known: &BTreeMap<ResourceAddr, Value>,
+    known: &Known,
     state: &State,
     destroy: bool,
     warnings: &mut Diagnostics,

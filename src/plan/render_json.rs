@@ -165,4 +165,16 @@ mod tests {
         assert_eq!(j["variables"]["region"]["value"], "westeurope");
         assert_eq!(j["output_changes"]["packages"]["after_unknown"], true);
     }
+
+    #[test]
+    fn json_plan_snapshot() {
+        let p = super::super::render_tests::sample_plan();
+        let mut j = plan_json(
+            &p,
+            &BTreeMap::from([("region".to_string(), json!("westeurope"))]),
+        );
+        j["timestamp"] = json!("(timestamp)");
+        j["dmsform_version"] = json!("(version)");
+        insta::assert_json_snapshot!(j);
+    }
 }

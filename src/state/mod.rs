@@ -4,5 +4,6 @@ pub mod backend;
 pub mod file;
 pub mod lock;
 pub mod model;
+pub mod ops;
 
 pub use model::{CheckResult, Intent, OutputState, ResourceState, STATE_VERSION, State, Status};

@@ -405,6 +405,40 @@ impl Azurite {
     }
 }
 
+impl Azurite {
+    /// Settings of an azurerm backend on this Azurite (credentials from `ARM_ACCESS_KEY`).
+    pub fn backend(&self, container: &str, key: &str, lease_secs: u64) -> dmsform::config::Backend {
+        dmsform::config::Backend::AzureRm {
+            storage_account_name: AZURITE_ACCOUNT.into(),
+            container_name: container.into(),
+            key: key.into(),
+            endpoint: Some(self.blob_base.clone()),
+            use_azuread_auth: false,
+            sas_token: None,
+            access_key: None,
+            lease_duration: Some(Duration::from_secs(lease_secs)),
+        }
+    }
+
+    /// The `dmsform { backend "azurerm" { … } }` block for this Azurite.
+    pub fn backend_hcl(&self, container: &str, key: &str, lease_secs: u64) -> String {
+        format!(
+            "dmsform {{\n  backend \"azurerm\" {{\n    storage_account_name = \"{AZURITE_ACCOUNT}\"\n    container_name = \"{container}\"\n    key = \"{key}\"\n    endpoint = \"{}\"\n    lease_duration = \"{lease_secs}s\"\n  }}\n}}\n",
+            self.blob_base
+        )
+    }
+
+    /// The Azurite process id (to pause it with SIGSTOP in tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Creates an empty container.
+    pub async fn create_container(&self, container: &str) {
+        self.put_blobs(container, &[]).await;
+    }
+}
+
 impl Drop for Azurite {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -41,6 +41,8 @@ pub enum StateError {
     },
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    AzureRm(Box<super::azurerm::AzureRmError>),
 }
 
 /// The state file at a path, with its lock beside it.

@@ -1,7 +1,9 @@
 //! Where state is stored: the `StateStore` trait and its backends. The engine only talks
 //! to the trait, so every command works the same on every backend.
 
+pub mod azurerm;
 pub mod local;
+pub mod select;
 
 use crate::state::lock::LockInfo;
 use crate::state::model::State;
@@ -29,6 +31,13 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     async fn read(&self) -> Result<Option<State>, StateError>;
     /// Writes `state` with its serial incremented, keeping the previous version as backup.
     async fn write(&self, state: &mut State) -> Result<(), StateError>;
+    /// Writes `state` keeping its serial (migration, `state push`): the stored serial
+    /// ends up equal to `state.serial` (at least 1).
+    async fn write_verbatim(&self, state: &State) -> Result<(), StateError> {
+        let mut s = state.clone();
+        s.serial = s.serial.saturating_sub(1);
+        self.write(&mut s).await
+    }
     /// Takes the lock for `operation`, waiting up to `timeout`.
     async fn lock(
         &self,

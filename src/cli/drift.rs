@@ -1,0 +1,114 @@
+//! `dmsform drift [-json] [-format=text|github]`: refresh, live driver statuses and checks,
+//! changing nothing. Exit 0 no drift; 2 drift (a managed task changed remotely, failed or
+//! vanished, or an assertion failed); 3 only configuration changes pending; 1 error.
+
+use super::common::{RunArgs, ordered_vars, runtime};
+use crate::drift::report;
+use crate::engine::Session;
+use crate::plan::planner::PlanRequest;
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Print the versioned JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// text, or github for GitHub Actions annotations at the source lines.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+pub fn run(a: DriftArgs) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let color = a.run.color() && !a.json && a.format == Format::Text;
+        let mut s = match Session::open(
+            "drift",
+            ordered_vars(),
+            a.run.lock,
+            a.run.lock_timeout,
+            color,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let code = drift(&mut s, &a).await;
+        s.close().await;
+        code
+    })
+}
+
+async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {
+    if let Err(e) = s.recover(false).await {
+        eprint!("{}", e.0);
+        return 1;
+    }
+    let warnings = match s.read_statuses_and_checks(a.run.parallelism).await {
+        Ok(w) => w,
+        Err(e) => {
+            eprint!("{}", e.0);
+            return 1;
+        }
+    };
+    let planned = match s
+        .plan(&PlanRequest {
+            refresh: true,
+            parallelism: a.run.parallelism,
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprint!("{}", e.0);
+            return 1;
+        }
+    };
+    let instances = planned.instances.clone();
+    let config = &s.ws.config;
+    let state = &s.state;
+    let span_of = |addr: &str| {
+        instances
+            .get(addr)
+            .and_then(|i| i.span.clone().or_else(|| config.decl_span(&i.decl)))
+            .or_else(|| {
+                let r = addr.parse::<crate::addr::ResourceAddr>().ok()?.resource();
+                config
+                    .resources
+                    .get(&r)
+                    .and_then(|res| config.decl_span(&res.decl))
+            })
+            .or_else(|| state.resource(addr).and(None))
+    };
+    let rep = report::build(&planned.plan, s.checks.clone(), &span_of);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rep.json()).unwrap_or_default()
+        );
+    } else if a.format == Format::Github {
+        print!("{}", rep.github());
+    } else {
+        if !warnings.is_empty() {
+            eprint!("{}", s.render(&warnings));
+        }
+        print!("{}", rep.text());
+    }
+    rep.exit_code()
+}

@@ -1,0 +1,124 @@
+//! `dmsform graph [-type=plan|apply|destroy] [-draw-cycles]`: the dependency graph of the
+//! configuration's resource instances in DOT, edges from dependent to dependency.
+
+use super::common::{ordered_vars, runtime};
+use crate::graph::Dag;
+use crate::plan::planner::{cycle_diagnostics, dependency_dag, known_from_state};
+use clap::{Args, ValueEnum};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphType {
+    Plan,
+    Apply,
+    Destroy,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Which graph: plan and apply order dependencies first; destroy reverses the edges.
+    #[arg(long = "type", value_enum, default_value = "plan")]
+    pub kind: GraphType,
+    /// Draw the graph even when it has cycles, with the cycles' edges in red.
+    #[arg(long = "draw-cycles")]
+    pub draw_cycles: bool,
+    /// Set a variable: -var 'name=value'.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub var: Vec<String>,
+    /// Read variables from a file.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_file: Vec<std::path::PathBuf>,
+}
+
+pub fn run(a: GraphArgs) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let dir = Path::new(".");
+        let (config, _) = match crate::workspace::load_config(dir, ordered_vars(), false) {
+            Ok(c) => c,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let state = match crate::workspace::open_store(&config, dir) {
+            Ok(store) => store.read().await.ok().flatten().unwrap_or_default(),
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let known = known_from_state(&state);
+        let ev = crate::config::Evaluator::new(&config, &known, crate::config::Mode::Plan);
+        let (instances, diags) = ev.instances();
+        if diags.has_errors() {
+            eprint!("{}", config.sources.render(&diags, false));
+            return 1;
+        }
+        let instances: std::collections::BTreeMap<String, _> = instances
+            .into_iter()
+            .map(|i| (i.addr.to_string(), i))
+            .collect();
+        let state_for_graph = if a.kind == GraphType::Destroy {
+            state.clone()
+        } else {
+            crate::state::State::new()
+        };
+        let nodes: Vec<(String, Vec<String>)> = match dependency_dag(&instances, &state_for_graph) {
+            Ok(d) => d
+                .create_order()
+                .into_iter()
+                .map(|k| {
+                    let deps = d.dependencies(&k);
+                    (k, deps)
+                })
+                .collect(),
+            Err(c) if !a.draw_cycles => {
+                eprint!(
+                    "{}",
+                    config
+                        .sources
+                        .render(&cycle_diagnostics(&config, &instances, &c.0), false)
+                );
+                return 1;
+            }
+            Err(_) => instances
+                .iter()
+                .map(|(k, i)| {
+                    let deps = i
+                        .depends_on
+                        .iter()
+                        .flat_map(|d| {
+                            instances
+                                .keys()
+                                .filter(move |x| {
+                                    x.parse::<crate::addr::ResourceAddr>()
+                                        .is_ok_and(|p| p.resource() == d.resource())
+                                })
+                                .cloned()
+                        })
+                        .collect();
+                    (k.clone(), deps)
+                })
+                .collect(),
+        };
+        let nodes: Vec<(String, Vec<String>)> = if a.kind == GraphType::Destroy {
+            let mut rev: std::collections::BTreeMap<String, Vec<String>> =
+                nodes.iter().map(|(k, _)| (k.clone(), vec![])).collect();
+            for (k, deps) in &nodes {
+                for d in deps {
+                    rev.entry(d.clone()).or_default().push(k.clone());
+                }
+            }
+            rev.into_iter().collect()
+        } else {
+            nodes
+        };
+        let (dag, cycles) = Dag::with_cycles(nodes);
+        print!("{}", dag.to_dot_highlighting("dmsform", &cycles));
+        0
+    })
+}
