@@ -667,10 +667,12 @@ def main():
     ap.add_argument("--only", default="abcd",
                     help="sections to run, e.g. 'ac' (default: abcd; e, other poll schedules, only on request)")
     ap.add_argument("--quick", action="store_true", help="small sizes, to try the harness (figures not representative)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    ap.add_argument("--out", help="report path (default: bench/RESULTS.md; with --quick, bench/RESULTS-quick.md)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory and its logs")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
+    if args.out is None:
+        args.out = os.path.join(ROOT, "bench", "RESULTS-quick.md" if args.quick else "RESULTS.md")
     if args.quick:
         a_sizes, b_services, c_sizes, d_sizes, e_size = [10, 40], 50, [3, 10], [2], [3, 10]
     else:
