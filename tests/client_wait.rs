@@ -78,9 +78,10 @@ async fn waits_through_queued_running_succeeded() {
         gets.iter()
             .all(|g| g["query"].as_str().unwrap().contains("$expand=output"))
     );
-    // intervals grow: the last gap is longer than the first
+    // never faster than the first interval (early on the schedule stays at it: a tenth of
+    // the elapsed time is still below it)
     let at: Vec<u64> = gets.iter().map(|g| g["at_ms"].as_u64().unwrap()).collect();
-    assert!(at[2] - at[1] >= 50, "{at:?}");
+    assert!(at.windows(2).skip(1).all(|w| w[1] - w[0] >= 35), "{at:?}");
     env.shutdown().await;
 }
 

@@ -165,6 +165,12 @@ fn node_deps(
                 .push(n.to_string());
         }
     }
+    let deletes: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.address.as_str())
+        .collect();
     let mut out = Vec::new();
     for c in plan.changes.iter().filter(|c| c.is_change()) {
         let mut deps = BTreeSet::new();
@@ -183,14 +189,13 @@ fn node_deps(
             }
         } else if let Some(i) = instances.get(&c.address) {
             for d in &i.depends_on {
-                for n in by_resource.get(&d.resource()).cloned().unwrap_or_default() {
-                    if n != c.address
-                        && plan
-                            .changes
-                            .iter()
-                            .any(|x| x.address == n && x.action != Action::Delete)
-                    {
-                        deps.insert(n);
+                for n in by_resource
+                    .get(&d.resource())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
+                    if *n != c.address && !deletes.contains(n.as_str()) {
+                        deps.insert(n.clone());
                     }
                 }
             }
@@ -376,6 +381,8 @@ struct Coordinator<'a, 'e> {
     resolved: BTreeMap<String, (Desired, Vec<String>)>,
     /// State changed since it was last written.
     dirty: bool,
+    /// Instances evaluated at apply time, by resource.
+    cache: BTreeMap<ResourceAddr, Vec<ResourceInstance>>,
 }
 
 impl Coordinator<'_, '_> {
@@ -473,7 +480,7 @@ impl Coordinator<'_, '_> {
                 }
                 let resolved = match planned {
                     Some(i) => Ok(i),
-                    None => resolve_instance(self.env.config, &known, addr),
+                    None => self.resolve_cached(addr, &known),
                 };
                 let inst = resolved.map_err(|d| {
                     (
@@ -820,6 +827,33 @@ impl Coordinator<'_, '_> {
         ok
     }
 
+    /// Evaluates the instance at `addr`, evaluating its whole resource once and reusing
+    /// those instances while they are fully known: instances of one resource usually
+    /// become resolvable together, and evaluating the resource per instance would make a
+    /// large apply quadratic.
+    fn resolve_cached(
+        &mut self,
+        addr: &str,
+        known: &crate::config::Known,
+    ) -> Result<ResourceInstance, crate::diag::Diagnostics> {
+        let a: ResourceAddr = addr.parse().map_err(|e| {
+            crate::diag::Diagnostics::from(Diagnostic::error("Invalid address", format!("{e}")))
+        })?;
+        let res = a.resource();
+        if let Some(i) = self
+            .cache
+            .get(&res)
+            .and_then(|all| all.iter().find(|i| i.addr == a))
+            .filter(|i| i.args.is_wholly_known())
+        {
+            return Ok(i.clone());
+        }
+        let all = crate::plan::planner::resolve_resource(self.env.config, known, &res)?;
+        let found = all.iter().find(|i| i.addr == a).cloned();
+        self.cache.insert(res, all);
+        found.map_or_else(|| resolve_instance(self.env.config, known, addr), Ok)
+    }
+
     /// Handles one message from a worker.
     async fn handle(&mut self, msg: Msg, queue: &mut ReadyQueue<String>) {
         let p = self.env.printer;
@@ -915,6 +949,7 @@ pub async fn apply(
         started: BTreeMap::new(),
         resolved: BTreeMap::new(),
         dirty: false,
+        cache: BTreeMap::new(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let cancel = CancellationToken::new();

@@ -133,6 +133,22 @@ fn evaluate(config: &Config, known: &Known) -> Result<Vec<ResourceInstance>, Dia
 
 /// Evaluates the instance at `address` with what is known now (state plus finished
 /// tasks), for apply to resolve values that were unknown at plan time.
+/// Evaluates every instance of a resource with what is known now.
+pub fn resolve_resource(
+    config: &Config,
+    known: &Known,
+    resource: &ResourceAddr,
+) -> Result<Vec<ResourceInstance>, Diagnostics> {
+    let ev = Evaluator::new(config, known, Mode::Plan);
+    let all = ev.instances_of(&resource.resource());
+    let diags = ev.take_diagnostics();
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(all)
+    }
+}
+
 pub fn resolve_instance(
     config: &Config,
     known: &Known,

@@ -39,17 +39,22 @@ impl Default for PollOptions {
 }
 
 impl PollOptions {
-    /// The interval after `current`: ×factor, capped, never below the first interval.
-    pub fn next_interval(&self, current: Duration) -> Duration {
+    /// The wait before the next poll, `elapsed` into the wait: a tenth of the time waited
+    /// so far, kept between the first and the maximum interval. A task is then seen
+    /// finished at most ~10% (or one first interval) after it finished, while a long task
+    /// is polled ever less often. (`factor` caps how fast the interval may grow from one
+    /// poll to the next.)
+    pub fn next_interval(&self, current: Duration, elapsed: Duration) -> Duration {
         let factor = if self.factor.is_finite() && self.factor >= 1.0 {
             self.factor
         } else {
             1.0
         };
-        current
-            .mul_f64(factor)
+        let cap = self.max_interval.max(self.first_interval);
+        (elapsed / 10)
+            .min(current.mul_f64(factor))
             .max(self.first_interval)
-            .min(self.max_interval.max(self.first_interval))
+            .min(cap)
     }
 }
 
@@ -118,7 +123,7 @@ pub async fn wait_until_terminal(
             }
             _ = tokio::time::sleep(interval) => {}
         }
-        interval = options.next_interval(interval);
+        interval = options.next_interval(interval, started.elapsed());
     }
 }
 
@@ -313,23 +318,26 @@ mod tests {
     }
 
     #[test]
-    fn interval_grows_by_half_and_is_capped() {
+    fn interval_follows_a_tenth_of_the_elapsed_time() {
         let o = PollOptions {
             first_interval: Duration::from_millis(100),
             max_interval: Duration::from_millis(400),
             ..PollOptions::default()
         };
-        let mut i = o.first_interval;
-        let mut seen = vec![i.as_millis()];
-        for _ in 0..5 {
-            i = o.next_interval(i);
-            seen.push(i.as_millis());
-        }
-        assert_eq!(seen, [100, 150, 225, 337, 400, 400]);
+        let ms = Duration::from_millis;
+        // Early on, the first interval; then a tenth of the elapsed time, growing at most
+        // ×1.5 per poll; never above the maximum.
+        assert_eq!(o.next_interval(ms(100), ms(200)), ms(100));
+        assert_eq!(o.next_interval(ms(100), ms(2_000)), ms(150));
+        assert_eq!(o.next_interval(ms(300), ms(3_000)), ms(300));
+        assert_eq!(o.next_interval(ms(400), ms(60_000)), ms(400));
         let odd = PollOptions {
             factor: f64::NAN,
             ..o.clone()
         };
-        assert_eq!(odd.next_interval(o.first_interval), o.first_interval);
+        assert_eq!(
+            odd.next_interval(o.first_interval, ms(60_000)),
+            o.first_interval
+        );
     }
 }
