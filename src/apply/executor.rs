@@ -314,10 +314,21 @@ async fn work(
                     .request
                     .as_ref()
                     .ok_or_else(|| WorkError::Other("no request".into()))?;
-                client
+                let put = client
                     .create_or_update(&job.svc, &job.task, req)
                     .await
                     .map_err(WorkError::Remote)?;
+                // The PUT answer is the first observation; the first poll comes after
+                // poll_interval (design §5), not right away.
+                let _ = tx.send(Msg::State {
+                    addr: addr.clone(),
+                    state: put.task.state().as_str().to_string(),
+                    since: Duration::ZERO,
+                });
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = tokio::time::sleep(poll.first_interval) => {}
+                }
                 wait(&client, &job, &poll, &cancel, &tx)
                     .await
                     .map(Done::Created)
@@ -860,6 +871,9 @@ impl Coordinator<'_, '_> {
         match msg {
             Msg::State { addr, state, since } => {
                 if let Some(s) = self.started.get_mut(&addr) {
+                    if s.2 == state {
+                        return; // the same state seen again: nothing to report
+                    }
                     s.2 = state.clone();
                 }
                 p.line(&format!(
