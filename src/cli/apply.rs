@@ -349,19 +349,9 @@ pub fn run_force_unlock(a: ForceUnlockArgs) -> i32 {
         Err(code) => return code,
     };
     rt.block_on(async move {
-        let (config, _) = match crate::workspace::load_settings(std::path::Path::new("."), false) {
-            Ok(c) => c,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
-        };
-        let store = match crate::workspace::open_store(&config, std::path::Path::new(".")) {
+        let store = match super::common::open_store(false) {
             Ok(s) => s,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
+            Err(code) => return code,
         };
         if !a.force {
             print!("Do you really want to force-unlock?\n  dmsform will remove the lock on the state.\n  This will allow local dmsform commands to modify this state, even though it\n  may still be in use. Only 'yes' will be accepted to confirm.\n\n  Enter a value: ");

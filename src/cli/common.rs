@@ -113,3 +113,51 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
             1
         })
 }
+
+/// Runs `f` in an open session (workspace, lock, state) for `operation`, closing it after:
+/// the shape of every command that plans or changes something.
+pub fn with_session(
+    operation: &str,
+    run: &RunArgs,
+    color: bool,
+    f: impl AsyncFnOnce(&mut crate::engine::Session) -> i32,
+) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let mut s = match crate::engine::Session::open(
+            operation,
+            ordered_vars(),
+            run.lock,
+            run.lock_timeout,
+            color,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.0);
+                return 1;
+            }
+        };
+        let code = f(&mut s).await;
+        s.close().await;
+        code
+    })
+}
+
+/// Loads the configuration's settings and opens its state store, for commands that only
+/// read or fix state (show, output, force-unlock).
+pub fn open_store(color: bool) -> Result<Box<dyn crate::state::backend::StateStore>, i32> {
+    let dir = std::path::Path::new(".");
+    let (config, _) = crate::workspace::load_settings(dir, color).map_err(|e| {
+        eprint!("{}", e.0);
+        1
+    })?;
+    crate::workspace::open_store(&config, dir).map_err(|e| {
+        eprint!("{}", e.0);
+        1
+    })
+}

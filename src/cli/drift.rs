@@ -2,7 +2,7 @@
 //! changing nothing. Exit 0 no drift; 2 drift (a managed task changed remotely, failed or
 //! vanished, or an assertion failed); 3 only configuration changes pending; 1 error.
 
-use super::common::{RunArgs, ordered_vars, runtime};
+use super::common::RunArgs;
 use crate::drift::report;
 use crate::engine::Session;
 use crate::plan::planner::PlanRequest;
@@ -27,31 +27,8 @@ pub struct DriftArgs {
 }
 
 pub fn run(a: DriftArgs) -> i32 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async move {
-        let color = a.run.color() && !a.json && a.format == Format::Text;
-        let mut s = match Session::open(
-            "drift",
-            ordered_vars(),
-            a.run.lock,
-            a.run.lock_timeout,
-            color,
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
-        };
-        let code = drift(&mut s, &a).await;
-        s.close().await;
-        code
-    })
+    let color = a.run.color() && !a.json && a.format == Format::Text;
+    super::common::with_session("drift", &a.run, color, async |s| drift(s, &a).await)
 }
 
 async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {

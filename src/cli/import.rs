@@ -1,7 +1,7 @@
 //! `dmsform import ADDRESS TASK_ID`: record an existing service task in state under a
 //! resource address of the configuration, without touching the task.
 
-use super::common::{RunArgs, ordered_vars, runtime};
+use super::common::RunArgs;
 use crate::engine::Session;
 use crate::plan::desired::desired;
 use crate::plan::diff::state_attributes;
@@ -21,30 +21,8 @@ pub struct ImportArgs {
 }
 
 pub fn run(a: ImportArgs) -> i32 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async move {
-        let mut s = match Session::open(
-            "import",
-            ordered_vars(),
-            a.run.lock,
-            a.run.lock_timeout,
-            a.run.color(),
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
-        };
-        let code = import(&mut s, &a).await;
-        s.close().await;
-        code
-    })
+    let color = a.run.color();
+    super::common::with_session("import", &a.run, color, async |s| import(s, &a).await)
 }
 
 async fn import(s: &mut Session, a: &ImportArgs) -> i32 {

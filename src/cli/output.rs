@@ -22,20 +22,9 @@ pub fn run(a: OutputArgs) -> i32 {
         Err(code) => return code,
     };
     rt.block_on(async move {
-        let dir = std::path::Path::new(".");
-        let (config, _) = match crate::workspace::load_settings(dir, false) {
-            Ok(c) => c,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
-        };
-        let store = match crate::workspace::open_store(&config, dir) {
+        let store = match super::common::open_store(false) {
             Ok(s) => s,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
+            Err(code) => return code,
         };
         let state = match store.read().await {
             Ok(s) => s.unwrap_or_default(),

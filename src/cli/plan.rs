@@ -1,7 +1,7 @@
 //! `dmsform plan`: show what would change on the service. With `-detailed-exitcode`:
 //! 0 no changes, 1 error, 2 changes.
 
-use super::common::{PlanFlags, RunArgs, ordered_vars, runtime};
+use super::common::{PlanFlags, RunArgs};
 use crate::engine::Session;
 use crate::plan::planfile::{self, PlanFile, PlanOptions};
 use crate::plan::planner::PlanRequest;
@@ -39,31 +39,8 @@ pub fn request(run: &RunArgs, flags: &PlanFlags) -> PlanRequest {
 }
 
 pub fn run(a: PlanArgs) -> i32 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async move {
-        let color = a.run.color() && !a.json;
-        let mut s = match Session::open(
-            "plan",
-            ordered_vars(),
-            a.run.lock,
-            a.run.lock_timeout,
-            color,
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprint!("{}", e.0);
-                return 1;
-            }
-        };
-        let code = plan_in(&mut s, &a).await;
-        s.close().await;
-        code
-    })
+    let color = a.run.color() && !a.json;
+    super::common::with_session("plan", &a.run, color, async |s| plan_in(s, &a).await)
 }
 
 async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
