@@ -83,7 +83,7 @@ impl Evaluator<'_> {
         if self.instances.borrow().get(addr).is_none() {
             let decl = self.config.resources.get(addr).map(|r| r.decl.clone());
             if let Err(d) =
-                self.resource_value(addr, decl.as_ref().map_or("", |d| d.file.as_str()), None)
+                self.ensure_resource(addr, decl.as_ref().map_or("", |d| d.file.as_str()), None)
             {
                 self.diags.borrow_mut().extend(d);
             }
@@ -102,8 +102,24 @@ impl Evaluator<'_> {
         f: &str,
         at: Option<Range<usize>>,
     ) -> Result<Value, Diagnostics> {
-        if let Some(v) = self.resources.borrow().get(addr) {
-            return Ok(v.clone());
+        self.ensure_resource(addr, f, at)?;
+        Ok(self
+            .resources
+            .borrow()
+            .get(addr)
+            .cloned()
+            .unwrap_or(Value::Unknown))
+    }
+
+    /// Evaluates `type.name` and its instances once; later calls find them memoized.
+    pub(crate) fn ensure_resource(
+        &self,
+        addr: &ResourceAddr,
+        f: &str,
+        at: Option<Range<usize>>,
+    ) -> Result<(), Diagnostics> {
+        if self.resources.borrow().contains_key(addr) {
+            return Ok(());
         }
         let Some(r) = self.config.resources.get(addr) else {
             return Err(self.undeclared_resource(addr, f, at));
@@ -120,11 +136,9 @@ impl Evaluator<'_> {
         self.stack.borrow_mut().push(node);
         let (value, instances) = self.build(r);
         self.stack.borrow_mut().pop();
-        self.resources
-            .borrow_mut()
-            .insert(addr.clone(), value.clone());
+        self.resources.borrow_mut().insert(addr.clone(), value);
         self.instances.borrow_mut().insert(addr.clone(), instances);
-        Ok(value)
+        Ok(())
     }
 
     fn record(&self, d: Diagnostics, addr: &ResourceAddr) {

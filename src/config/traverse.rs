@@ -148,7 +148,20 @@ impl Evaluator<'_> {
                 if !self.config.resources.contains_key(&addr) {
                     return Err(self.undeclared_resource(&addr, f, at));
                 }
-                let v = self.resource_value(&addr, f, at)?;
+                // A reference usually selects one instance or attribute: take just that part
+                // from the memoized value rather than cloning all instances.
+                self.ensure_resource(&addr, f, at.clone())?;
+                let (v, rest) = match rest.split_first() {
+                    Some((op, tail))
+                        if matches!(op, Op::GetAttr(_) | Op::Index(_) | Op::LegacyIndex(_)) =>
+                    {
+                        let key = self.step_key(op, f, s)?;
+                        let cache = self.resources.borrow();
+                        let whole = cache.get(&addr).unwrap_or(&Value::Unknown);
+                        (self.step(whole, op, key, f)?, tail)
+                    }
+                    _ => (self.resource_value(&addr, f, at)?, rest),
+                };
                 self.apply_ops(v, rest, f, s)
             }
         }
@@ -229,13 +242,9 @@ impl Evaluator<'_> {
         let mut i = 0;
         while i < ops.len() {
             match ops[i] {
-                Op::GetAttr(name) => v = self.get_attr(v, name.as_str(), f, name.span())?,
-                Op::Index(e) => {
-                    let key = self.expr(e, f, s)?;
-                    v = self.index(v, key, f, e.span())?;
-                }
-                Op::LegacyIndex(n) => {
-                    v = self.index(v, Value::Number(*n.value() as f64), f, n.span())?
+                Op::GetAttr(_) | Op::Index(_) | Op::LegacyIndex(_) => {
+                    let key = self.step_key(ops[i], f, s)?;
+                    v = self.step(&v, ops[i], key, f)?;
                 }
                 Op::AttrSplat(_) | Op::FullSplat(_) => {
                     let full = matches!(ops[i], Op::FullSplat(_));
@@ -269,8 +278,28 @@ impl Evaluator<'_> {
         Ok(v)
     }
 
-    fn get_attr(&self, v: Value, name: &str, f: &str, at: Option<Range<usize>>) -> EvalResult {
-        let (inner, marked) = v.unmark();
+    /// The key an indexing operator selects with, evaluated; `Null` for an attribute access.
+    fn step_key(&self, op: &Op, f: &str, s: &Scope) -> EvalResult {
+        match op {
+            Op::Index(e) => self.expr(e, f, s),
+            Op::LegacyIndex(n) => Ok(Value::Number(*n.value() as f64)),
+            _ => Ok(Value::Null),
+        }
+    }
+
+    /// Applies one attribute access or index to a borrowed value, cloning only the part
+    /// it selects. `key` comes from [`Self::step_key`].
+    fn step(&self, v: &Value, op: &Op, key: Value, f: &str) -> EvalResult {
+        match op {
+            Op::GetAttr(name) => self.get_attr(v, name.as_str(), f, name.span()),
+            Op::Index(e) => self.index(v, key, f, e.span()),
+            Op::LegacyIndex(n) => self.index(v, key, f, n.span()),
+            Op::AttrSplat(_) | Op::FullSplat(_) => Ok(v.clone()),
+        }
+    }
+
+    fn get_attr(&self, v: &Value, name: &str, f: &str, at: Option<Range<usize>>) -> EvalResult {
+        let (inner, marked) = v.unmarked();
         match inner {
             Value::Unknown => Ok(Value::Unknown.mark_if(marked)),
             Value::Map(m) => match m.get(name) {
@@ -303,8 +332,8 @@ impl Evaluator<'_> {
         }
     }
 
-    fn index(&self, v: Value, key: Value, f: &str, at: Option<Range<usize>>) -> EvalResult {
-        let (inner, marked) = v.unmark();
+    fn index(&self, v: &Value, key: Value, f: &str, at: Option<Range<usize>>) -> EvalResult {
+        let (inner, marked) = v.unmarked();
         let (key, key_marked) = key.unmark();
         let marked = marked || key_marked;
         let invalid = |detail: String| self.error("Invalid index", detail, f, at.clone());
