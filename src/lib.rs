@@ -17,6 +17,7 @@
 //! - [`secret`]: salted slow digests that stand in for secrets in state and plan files.
 //! - [`workspace`]: what a plan or apply opens: configuration, state store, DMS client.
 //! - [`state`]: the state model, its versioned file, the lock and the storage backends.
+//! - [`term`]: terminal output that ignores a closed pipe, and the panic hook of the binary.
 
 pub mod addr;
 pub mod apply;
@@ -31,5 +32,6 @@ pub mod plan;
 pub mod providers;
 pub mod secret;
 pub mod state;
+pub mod term;
 pub mod value;
 pub mod workspace;

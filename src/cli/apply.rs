@@ -98,11 +98,11 @@ fn confirm(destroy: bool) -> bool {
             "dmsform will perform the actions described above.\n  Only 'yes' will be accepted to approve.",
         )
     };
-    print!("\n{q}\n  {what}\n\n  Enter a value: ");
+    crate::out!("\n{q}\n  {what}\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
-    println!();
+    crate::outln!();
     line.trim() == "yes"
 }
 
@@ -115,7 +115,7 @@ fn execute(
     json: bool,
 ) -> i32 {
     if json && !auto_approve && plan_file.is_none() {
-        eprintln!("Error: Plan file or auto-approve required
+        crate::errln!("Error: Plan file or auto-approve required
 
 dmsform cannot ask for interactive approval when -json is set. Use -auto-approve or give a saved plan file.");
         return 1;
@@ -131,7 +131,7 @@ dmsform cannot ask for interactive approval when -json is set. Use -auto-approve
             match Session::open(&op, ordered_vars(), run.lock, run.lock_timeout, color).await {
                 Ok(s) => s,
                 Err(e) => {
-                    eprint!("{}", e.0);
+                    crate::err!("{}", e.0);
                     return 1;
                 }
             };
@@ -154,7 +154,7 @@ async fn execute_in(
     op: &str,
 ) -> i32 {
     if let Err(e) = s.recover(true).await {
-        eprint!("{}", e.0);
+        crate::err!("{}", e.0);
         return 1;
     }
     let destroy = flags.destroy;
@@ -163,7 +163,7 @@ async fn execute_in(
             let pf = match PlanFile::read(path) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("Error: {e}");
+                    crate::errln!("Error: {e}");
                     return 1;
                 }
             };
@@ -173,7 +173,7 @@ async fn execute_in(
                 &s.ws.config,
                 &s.digester,
             ) {
-                eprintln!("Error: {e}");
+                crate::errln!("Error: {e}");
                 return 1;
             }
             let instances = s.instances();
@@ -183,12 +183,12 @@ async fn execute_in(
             let planned = match s.plan(&super::plan::request(run, flags)).await {
                 Ok(p) => p,
                 Err(e) => {
-                    eprint!("{}", e.0);
+                    crate::err!("{}", e.0);
                     return 1;
                 }
             };
             if !planned.warnings.is_empty() {
-                eprint!("{}", s.render(&planned.warnings));
+                crate::err!("{}", s.render(&planned.warnings));
                 if planned.warnings.has_errors() {
                     return 1;
                 }
@@ -197,20 +197,20 @@ async fn execute_in(
                 let sm = planned.plan.summary();
                 s.printer().emit(serde_json::json!({"@level": "info", "@message": format!("Plan: {} to add, {} to change, {} to destroy.", sm.add, sm.change, sm.destroy), "type": "change_summary", "changes": {"add": sm.add, "change": sm.change, "remove": sm.destroy, "import": sm.adopt, "operation": "plan"}}));
             } else {
-                print!("{}", render_plan(&planned.plan, Style { color: s.color }));
+                crate::out!("{}", render_plan(&planned.plan, Style { color: s.color }));
             }
             if !planned.plan.has_changes() {
                 if let Err(e) = s.record_outputs().await {
-                    eprint!("{}", e.0);
+                    crate::err!("{}", e.0);
                     return 1;
                 }
                 let verb = if destroy { "Destroy" } else { "Apply" };
-                println!("\n{verb} complete! Resources: 0 added, 0 changed, 0 destroyed.");
-                print!("{}", render_outputs(&s.state));
+                crate::outln!("\n{verb} complete! Resources: 0 added, 0 changed, 0 destroyed.");
+                crate::out!("{}", render_outputs(&s.state));
                 return 0;
             }
             if !auto_approve && !confirm(destroy) {
-                eprintln!(
+                crate::errln!(
                     "\nError: {} cancelled.",
                     if destroy { "Destroy" } else { "Apply" }
                 );
@@ -231,16 +231,16 @@ async fn execute_in(
         {
             Ok(p) => p.refreshed,
             Err(e) => {
-                eprint!("{}", e.0);
+                crate::err!("{}", e.0);
                 return 1;
             }
         };
         s.state.resources = refreshed.resources;
         if let Err(e) = s.ws.store.write(&mut s.state).await {
-            eprintln!("Error: Failed to persist state\n\n{e}");
+            crate::errln!("Error: Failed to persist state\n\n{e}");
             return 1;
         }
-        println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        crate::outln!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
         return 0;
     }
     let outcome = s.apply(&plan, instances, run.parallelism).await;
@@ -252,13 +252,13 @@ async fn execute_in(
                 diags.extend(w);
                 s.state.checks = crate::drift::checks::results(&s.checks);
             }
-            Err(e) => eprint!("{}", e.0),
+            Err(e) => crate::err!("{}", e.0),
         }
     }
     if !destroy && outcome.state_error.is_none() {
         match s.record_outputs().await {
             Ok(d) => diags.extend(d),
-            Err(e) => eprint!("{}", e.0),
+            Err(e) => crate::err!("{}", e.0),
         }
     } else if destroy && outcome.failures.is_empty() {
         s.state.outputs.clear();
@@ -308,10 +308,10 @@ async fn execute_in(
         };
     }
     if !diags.is_empty() {
-        eprint!("{}", s.render(&diags));
+        crate::err!("{}", s.render(&diags));
     }
     if !outcome.skipped.is_empty() {
-        eprintln!(
+        crate::errln!(
             "\nNot applied because something they depend on failed or the run was interrupted: {}",
             outcome.skipped.join(", ")
         );
@@ -323,16 +323,18 @@ async fn execute_in(
     };
     let verb = if op == "destroy" { "Destroy" } else { "Apply" };
     if outcome.failures.is_empty() && outcome.state_error.is_none() && !outcome.interrupted {
-        println!(
+        crate::outln!(
             "\n{verb} complete! Resources: {adopted}{} added, {} changed, {} destroyed.",
-            outcome.added, outcome.changed, outcome.destroyed
+            outcome.added,
+            outcome.changed,
+            outcome.destroyed
         );
         if !destroy {
-            print!("{}", render_outputs(&s.state));
+            crate::out!("{}", render_outputs(&s.state));
         }
         0
     } else {
-        println!(
+        crate::outln!(
             "\n{verb} incomplete. Resources: {adopted}{} added, {} changed, {} destroyed; {} failed.",
             outcome.added,
             outcome.changed,
@@ -354,22 +356,22 @@ pub fn run_force_unlock(a: ForceUnlockArgs) -> i32 {
             Err(code) => return code,
         };
         if !a.force {
-            print!("Do you really want to force-unlock?\n  dmsform will remove the lock on the state.\n  This will allow local dmsform commands to modify this state, even though it\n  may still be in use. Only 'yes' will be accepted to confirm.\n\n  Enter a value: ");
+            crate::out!("Do you really want to force-unlock?\n  dmsform will remove the lock on the state.\n  This will allow local dmsform commands to modify this state, even though it\n  may still be in use. Only 'yes' will be accepted to confirm.\n\n  Enter a value: ");
             let _ = std::io::stdout().flush();
             let mut line = String::new();
             let _ = std::io::stdin().lock().read_line(&mut line);
             if line.trim() != "yes" {
-                eprintln!("force-unlock cancelled.");
+                crate::errln!("force-unlock cancelled.");
                 return 1;
             }
         }
         match store.force_unlock(&a.id).await {
             Ok(info) => {
-                println!("dmsform state has been successfully unlocked!\n\nThe lock {} ({} by {}) was removed.", info.id, info.operation, info.who);
+                crate::outln!("dmsform state has been successfully unlocked!\n\nThe lock {} ({} by {}) was removed.", info.id, info.operation, info.who);
                 0
             }
             Err(e) => {
-                eprintln!("Error: Failed to unlock state\n\n{e}");
+                crate::errln!("Error: Failed to unlock state\n\n{e}");
                 1
             }
         }

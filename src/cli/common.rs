@@ -109,7 +109,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            crate::errln!("Error: cannot start the async runtime: {e}");
             1
         })
 }
@@ -138,7 +138,7 @@ pub fn with_session(
         {
             Ok(s) => s,
             Err(e) => {
-                eprint!("{}", e.0);
+                crate::err!("{}", e.0);
                 return 1;
             }
         };
@@ -153,11 +153,11 @@ pub fn with_session(
 pub fn open_store(color: bool) -> Result<Box<dyn crate::state::backend::StateStore>, i32> {
     let dir = std::path::Path::new(".");
     let (config, _) = crate::workspace::load_settings(dir, color).map_err(|e| {
-        eprint!("{}", e.0);
+        crate::err!("{}", e.0);
         1
     })?;
     crate::workspace::open_store(&config, dir).map_err(|e| {
-        eprint!("{}", e.0);
+        crate::err!("{}", e.0);
         1
     })
 }

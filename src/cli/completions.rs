@@ -12,6 +12,9 @@ pub struct CompletionsArgs {
 
 pub fn run(a: CompletionsArgs) -> i32 {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(a.shell, &mut cmd, "dmsform", &mut std::io::stdout());
+    // Into a buffer first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "dmsform", &mut script);
+    crate::out!("{}", String::from_utf8_lossy(&script));
     0
 }

@@ -33,13 +33,13 @@ pub fn run(a: DriftArgs) -> i32 {
 
 async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {
     if let Err(e) = s.recover(false).await {
-        eprint!("{}", e.0);
+        crate::err!("{}", e.0);
         return 1;
     }
     let warnings = match s.read_statuses_and_checks(a.run.parallelism).await {
         Ok(w) => w,
         Err(e) => {
-            eprint!("{}", e.0);
+            crate::err!("{}", e.0);
             return 1;
         }
     };
@@ -53,7 +53,7 @@ async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {
     {
         Ok(p) => p,
         Err(e) => {
-            eprint!("{}", e.0);
+            crate::err!("{}", e.0);
             return 1;
         }
     };
@@ -75,17 +75,17 @@ async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {
     };
     let rep = report::build(&planned.plan, s.checks.clone(), &span_of);
     if a.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&rep.json()).unwrap_or_default()
         );
     } else if a.format == Format::Github {
-        print!("{}", rep.github());
+        crate::out!("{}", rep.github());
     } else {
         if !warnings.is_empty() {
-            eprint!("{}", s.render(&warnings));
+            crate::err!("{}", s.render(&warnings));
         }
-        print!("{}", rep.text());
+        crate::out!("{}", rep.text());
     }
     rep.exit_code()
 }

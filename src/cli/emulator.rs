@@ -105,7 +105,7 @@ pub fn run(a: EmulatorArgs) -> i32 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            crate::errln!("Error: cannot start the async runtime: {e}");
             return 1;
         }
     };
@@ -114,11 +114,11 @@ pub fn run(a: EmulatorArgs) -> i32 {
         let handle = match emulator::spawn(cfg).await {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("Error: {e}");
+                crate::errln!("Error: {e}");
                 return 1;
             }
         };
-        println!(
+        crate::outln!(
             "dmsform emulator listening on {} (data in {data_dir})",
             handle.base_url()
         );

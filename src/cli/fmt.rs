@@ -62,7 +62,7 @@ pub fn run(args: FmtArgs) -> i32 {
     if args.targets.len() == 1 && args.targets[0] == Path::new("-") {
         let mut src = String::new();
         if std::io::stdin().read_to_string(&mut src).is_err() {
-            eprintln!("Error: Failed to read standard input");
+            crate::errln!("Error: Failed to read standard input");
             return 1;
         }
         return match format_source("<stdin>", &src) {
@@ -70,11 +70,11 @@ pub fn run(args: FmtArgs) -> i32 {
                 if args.check {
                     return if out == src { 0 } else { 3 };
                 }
-                print!("{out}");
+                crate::out!("{out}");
                 0
             }
             Err((sources, diags)) => {
-                eprint!("{}", sources.render(&diags, color));
+                crate::err!("{}", sources.render(&diags, color));
                 2
             }
         };
@@ -88,13 +88,13 @@ pub fn run(args: FmtArgs) -> i32 {
     for t in &targets {
         if t.is_dir() {
             if let Err(e) = collect(t, args.recursive, &mut files) {
-                eprintln!("Error: Failed to read directory {}: {e}", t.display());
+                crate::errln!("Error: Failed to read directory {}: {e}", t.display());
                 return 1;
             }
         } else if t.is_file() {
             files.push(t.clone());
         } else {
-            eprintln!("Error: No file or directory at {}", t.display());
+            crate::errln!("Error: No file or directory at {}", t.display());
             return 1;
         }
     }
@@ -104,14 +104,14 @@ pub fn run(args: FmtArgs) -> i32 {
     for f in files {
         let name = display(&f);
         let Ok(src) = std::fs::read_to_string(&f) else {
-            eprintln!("Error: Failed to read file {name}");
+            crate::errln!("Error: Failed to read file {name}");
             failed = true;
             continue;
         };
         let out = match format_source(&name, &src) {
             Ok(out) => out,
             Err((sources, diags)) => {
-                eprint!("{}", sources.render(&diags, color));
+                crate::err!("{}", sources.render(&diags, color));
                 failed = true;
                 continue;
             }
@@ -121,11 +121,11 @@ pub fn run(args: FmtArgs) -> i32 {
         }
         changed = true;
         if args.list {
-            println!("{name}");
+            crate::outln!("{name}");
         }
         if args.diff {
             let diff = similar::TextDiff::from_lines(&src, &out);
-            print!(
+            crate::out!(
                 "{}",
                 diff.unified_diff()
                     .context_radius(3)
@@ -133,7 +133,7 @@ pub fn run(args: FmtArgs) -> i32 {
             );
         }
         if write && let Err(e) = std::fs::write(&f, &out) {
-            eprintln!("Error: Failed to write {name}: {e}");
+            crate::errln!("Error: Failed to write {name}: {e}");
             failed = true;
         }
     }

@@ -40,14 +40,14 @@ pub fn run(a: GraphArgs) -> i32 {
         let (config, _) = match crate::workspace::load_config(dir, ordered_vars(), false) {
             Ok(c) => c,
             Err(e) => {
-                eprint!("{}", e.0);
+                crate::err!("{}", e.0);
                 return 1;
             }
         };
         let state = match crate::workspace::open_store(&config, dir) {
             Ok(store) => store.read().await.ok().flatten().unwrap_or_default(),
             Err(e) => {
-                eprint!("{}", e.0);
+                crate::err!("{}", e.0);
                 return 1;
             }
         };
@@ -55,7 +55,7 @@ pub fn run(a: GraphArgs) -> i32 {
         let ev = crate::config::Evaluator::new(&config, &known, crate::config::Mode::Plan);
         let (instances, diags) = ev.instances();
         if diags.has_errors() {
-            eprint!("{}", config.sources.render(&diags, false));
+            crate::err!("{}", config.sources.render(&diags, false));
             return 1;
         }
         let instances: std::collections::BTreeMap<String, _> = instances
@@ -77,7 +77,7 @@ pub fn run(a: GraphArgs) -> i32 {
                 })
                 .collect(),
             Err(c) if !a.draw_cycles => {
-                eprint!(
+                crate::err!(
                     "{}",
                     config
                         .sources
@@ -118,7 +118,7 @@ pub fn run(a: GraphArgs) -> i32 {
             nodes
         };
         let (dag, cycles) = Dag::with_cycles(nodes);
-        print!("{}", dag.to_dot_highlighting("dmsform", &cycles));
+        crate::out!("{}", dag.to_dot_highlighting("dmsform", &cycles));
         0
     })
 }

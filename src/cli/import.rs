@@ -27,7 +27,7 @@ pub fn run(a: ImportArgs) -> i32 {
 
 async fn import(s: &mut Session, a: &ImportArgs) -> i32 {
     if s.state.resource(&a.address).is_some() {
-        eprintln!(
+        crate::errln!(
             "Error: Resource already managed by dmsform\n\ndmsform is already managing a remote object for {}. To import to this address you must first remove the existing object from the state (dmsform state rm).",
             a.address
         );
@@ -36,8 +36,8 @@ async fn import(s: &mut Session, a: &ImportArgs) -> i32 {
     let inst = match resolve_instance(&s.ws.config, &known_from_state(&s.state), &a.address) {
         Ok(i) => i,
         Err(d) => {
-            eprint!("{}", s.render(&d));
-            eprintln!(
+            crate::err!("{}", s.render(&d));
+            crate::errln!(
                 "Error: Configuration for import target does not exist\n\nThe configuration has no resource instance {}. Add it before importing.",
                 a.address
             );
@@ -48,28 +48,29 @@ async fn import(s: &mut Session, a: &ImportArgs) -> i32 {
     if let Some(id) = &d.id
         && !id.eq_ignore_ascii_case(&a.id)
     {
-        eprintln!(
+        crate::errln!(
             "Error: Task id does not match the configuration\n\n{} names the task {id}, not {}.",
-            a.address, a.id
+            a.address,
+            a.id
         );
         return 1;
     }
     let task = match read_task(&s.ws.client, &a.id).await {
         Ok(Some(t)) => t,
         Ok(None) => {
-            eprintln!(
+            crate::errln!(
                 "Error: Cannot import non-existent remote object\n\nThe task {} does not exist.",
                 a.id
             );
             return 1;
         }
         Err(e) => {
-            eprintln!("Error: Cannot read the task\n\n{e}");
+            crate::errln!("Error: Cannot read the task\n\n{e}");
             return 1;
         }
     };
     if !input_matches(&d.kind, &d.args, &task) {
-        eprintln!(
+        crate::errln!(
             "Warning: The task's input differs from the configuration\n\nThe next plan replaces {} so that it runs with the configured input.\n",
             a.address
         );
@@ -95,12 +96,15 @@ async fn import(s: &mut Session, a: &ImportArgs) -> i32 {
         dependencies: vec![],
     });
     if let Err(e) = s.ws.store.write(&mut s.state).await {
-        eprintln!("Error: Failed to persist state\n\n{e}");
+        crate::errln!("Error: Failed to persist state\n\n{e}");
         return 1;
     }
-    println!(
+    crate::outln!(
         "{}: Import prepared!\n  Prepared {} for import\n{}: Refreshing state... [id={}]\n\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour dmsform state and will henceforth be managed by dmsform.",
-        a.address, d.kind, a.address, a.id
+        a.address,
+        d.kind,
+        a.address,
+        a.id
     );
     0
 }

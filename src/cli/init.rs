@@ -42,14 +42,14 @@ pub fn run(a: InitArgs) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            crate::errln!("Error: cannot start the async runtime: {e}");
             return 1;
         }
     };
     match rt.block_on(init(a, Path::new("."))) {
         Ok(()) => 0,
         Err(msg) => {
-            eprintln!("{msg}");
+            crate::errln!("{msg}");
             1
         }
     }
@@ -59,7 +59,7 @@ async fn init(a: InitArgs, dir: &Path) -> Result<(), String> {
     if a.migrate_state && a.reconfigure {
         return Err("Error: -migrate-state and -reconfigure are mutually exclusive".into());
     }
-    println!("Initializing the backend...");
+    crate::outln!("Initializing the backend...");
     let backend = select::configured(dir).map_err(|f| f.sources.render(&f.diagnostics, false))?;
     let record = BackendRecord::of(&backend);
     let store = open(&backend, dir).map_err(|e| format!("Error: {e}"))?;
@@ -110,7 +110,7 @@ async fn init(a: InitArgs, dir: &Path) -> Result<(), String> {
         _ => {}
     }
     select::write_record(dir, &record).map_err(|e| format!("Error: {e}"))?;
-    println!(
+    crate::outln!(
         "\nSuccessfully configured the backend {}! dmsform will automatically use this backend unless the backend configuration changes.\n\ndmsform has been successfully initialized!",
         record.describe()
     );
@@ -162,7 +162,7 @@ async fn migrate(
             ));
         }
         dest.write_verbatim(&state).await.map_err(|e| format!("Error: {e}"))?;
-        println!(
+        crate::outln!(
             "Copied the state from {} to {} (lineage {}, serial {}, {} resource instance(s)).",
             from.describe(),
             to.describe(),

@@ -87,7 +87,7 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     if let Some(dir) = &cli.chdir
         && let Err(e) = std::env::set_current_dir(dir)
     {
-        eprintln!("Error: cannot change to directory {}: {e}", dir.display());
+        crate::errln!("Error: cannot change to directory {}: {e}", dir.display());
         return 1;
     }
     match cli.command {

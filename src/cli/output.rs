@@ -29,33 +29,33 @@ pub fn run(a: OutputArgs) -> i32 {
         let state = match store.read().await {
             Ok(s) => s.unwrap_or_default(),
             Err(e) => {
-                eprintln!("Error: Failed to load state\n\n{e}");
+                crate::errln!("Error: Failed to load state\n\n{e}");
                 return 1;
             }
         };
         match &a.name {
             Some(name) => {
                 let Some(o) = state.outputs.get(name) else {
-                    eprintln!("Error: Output \"{name}\" not found\n\nThe output variable requested could not be found in the state. Run dmsform apply first.");
+                    crate::errln!("Error: Output \"{name}\" not found\n\nThe output variable requested could not be found in the state. Run dmsform apply first.");
                     return 1;
                 };
                 if o.sensitive && o.value.is_null() {
-                    eprintln!("Error: Output \"{name}\" is sensitive\n\ndmsform does not store sensitive output values, so it cannot print them.");
+                    crate::errln!("Error: Output \"{name}\" is sensitive\n\ndmsform does not store sensitive output values, so it cannot print them.");
                     return 1;
                 }
                 if a.json {
-                    println!("{}", serde_json::to_string_pretty(&o.value).unwrap_or_default());
+                    crate::outln!("{}", serde_json::to_string_pretty(&o.value).unwrap_or_default());
                 } else if a.raw {
                     match &o.value {
-                        serde_json::Value::String(s) => print!("{s}"),
-                        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => print!("{}", o.value),
+                        serde_json::Value::String(s) => crate::out!("{s}"),
+                        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => crate::out!("{}", o.value),
                         _ => {
-                            eprintln!("Error: Unsupported value for raw output\n\nThe -raw option only supports strings, numbers, and boolean values.");
+                            crate::errln!("Error: Unsupported value for raw output\n\nThe -raw option only supports strings, numbers, and boolean values.");
                             return 1;
                         }
                     }
                 } else {
-                    println!("{}", hcl_value(&o.value, 0));
+                    crate::outln!("{}", hcl_value(&o.value, 0));
                 }
             }
             None => {
@@ -65,13 +65,13 @@ pub fn run(a: OutputArgs) -> i32 {
                         .iter()
                         .map(|(k, o)| (k.clone(), serde_json::json!({"sensitive": o.sensitive, "value": o.value})))
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                    crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
                 } else if state.outputs.is_empty() {
-                    eprintln!("Warning: No outputs found\n\nThe state has no outputs defined yet; run dmsform apply.");
+                    crate::errln!("Warning: No outputs found\n\nThe state has no outputs defined yet; run dmsform apply.");
                 } else {
                     for (k, o) in &state.outputs {
                         let v = if o.sensitive { "<sensitive>".into() } else { hcl_value(&o.value, 0) };
-                        println!("{k} = {v}");
+                        crate::outln!("{k} = {v}");
                     }
                 }
             }

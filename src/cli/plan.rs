@@ -45,7 +45,7 @@ pub fn run(a: PlanArgs) -> i32 {
 
 async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
     if let Err(e) = s.recover(false).await {
-        eprint!("{}", e.0);
+        crate::err!("{}", e.0);
         return 1;
     }
     let mut check_warnings = crate::diag::Diagnostics::new();
@@ -53,7 +53,7 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
         match s.read_statuses_and_checks(a.run.parallelism).await {
             Ok(w) => check_warnings = w,
             Err(e) => {
-                eprint!("{}", e.0);
+                crate::err!("{}", e.0);
                 return 1;
             }
         }
@@ -61,12 +61,12 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
     let planned = match s.plan(&request(&a.run, &a.flags)).await {
         Ok(p) => p,
         Err(e) => {
-            eprint!("{}", e.0);
+            crate::err!("{}", e.0);
             return 1;
         }
     };
     if !planned.warnings.is_empty() {
-        eprint!("{}", s.render(&planned.warnings));
+        crate::err!("{}", s.render(&planned.warnings));
         if planned.warnings.has_errors() {
             return 1;
         }
@@ -74,9 +74,9 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
     let (vars, secret_vars) = planfile::variables(&s.ws.config, &s.digester);
     if a.json {
         let doc = plan_json(&planned.plan, &vars);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        print!("{}", render_plan(&planned.plan, Style { color: s.color }));
+        crate::out!("{}", render_plan(&planned.plan, Style { color: s.color }));
     }
     if let Some(out) = &a.out {
         let file = PlanFile {
@@ -96,23 +96,23 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
             plan: planned.plan.clone(),
         };
         if let Err(e) = file.write(out) {
-            eprintln!("Error: Failed to write plan file\n\n{}: {e}", out.display());
+            crate::errln!("Error: Failed to write plan file\n\n{}: {e}", out.display());
             return 1;
         }
         if !a.json {
-            println!(
+            crate::outln!(
                 "\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    dmsform apply {}",
                 out.display(),
                 out.display()
             );
         }
     } else if !a.json && planned.plan.has_changes() && !a.flags.refresh_only {
-        println!(
+        crate::outln!(
             "\nNote: You didn't use the -out option to save this plan, so dmsform can't\nguarantee to take exactly these actions if you run \"dmsform apply\" now."
         );
     }
     if !check_warnings.is_empty() && !a.json {
-        eprint!("{}", s.render(&check_warnings));
+        crate::err!("{}", s.render(&check_warnings));
     }
     if a.detailed_exitcode && planned.plan.has_changes() {
         2

@@ -29,18 +29,18 @@ pub fn run(a: ShowArgs) -> i32 {
         let pf = match PlanFile::read(file) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("Error: {e}");
+                crate::errln!("Error: {e}");
                 return 1;
             }
         };
         if a.json {
-            println!(
+            crate::outln!(
                 "{}",
                 serde_json::to_string_pretty(&plan_json(&pf.plan, &pf.variables))
                     .unwrap_or_default()
             );
         } else {
-            print!("{}", render_plan(&pf.plan, Style { color }));
+            crate::out!("{}", render_plan(&pf.plan, Style { color }));
         }
         return 0;
     }
@@ -56,15 +56,15 @@ pub fn run(a: ShowArgs) -> i32 {
         let state = match store.read().await {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("Error: Failed to load state\n\n{e}");
+                crate::errln!("Error: Failed to load state\n\n{e}");
                 return 1;
             }
         };
         let Some(state) = state else {
             if a.json {
-                println!("{{\"format_version\": \"1.0\"}}");
+                crate::outln!("{{\"format_version\": \"1.0\"}}");
             } else {
-                println!("No state.");
+                crate::outln!("No state.");
             }
             return 0;
         };
@@ -85,20 +85,20 @@ pub fn run(a: ShowArgs) -> i32 {
             let outputs: serde_json::Map<String, serde_json::Value> =
                 state.outputs.iter().map(|(k, o)| (k.clone(), serde_json::json!({"sensitive": o.sensitive, "value": o.value}))).collect();
             let doc = serde_json::json!({"format_version": "1.0", "dmsform_version": state.dmsform_version, "values": {"outputs": outputs, "root_module": {"resources": resources}}});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             return 0;
         }
         for r in &state.resources {
             let tainted = if r.status == crate::state::Status::Tainted { " (tainted)" } else { "" };
-            println!("# {}:{tainted}", r.address);
-            println!("resource \"{}\" \"{}\" {}", r.kind, r.address.split_once('.').map(|x| x.1).unwrap_or(""), crate::engine::hcl_value(&r.attributes, 0));
-            println!();
+            crate::outln!("# {}:{tainted}", r.address);
+            crate::outln!("resource \"{}\" \"{}\" {}", r.kind, r.address.split_once('.').map(|x| x.1).unwrap_or(""), crate::engine::hcl_value(&r.attributes, 0));
+            crate::outln!();
         }
         if !state.outputs.is_empty() {
-            println!("Outputs:\n");
+            crate::outln!("Outputs:\n");
             for (k, o) in &state.outputs {
                 let v = if o.sensitive { "(sensitive value)".into() } else { crate::engine::hcl_value(&o.value, 0) };
-                println!("{k} = {v}");
+                crate::outln!("{k} = {v}");
             }
         }
         0

@@ -128,20 +128,20 @@ pub fn run(a: StateArgs) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            crate::errln!("Error: cannot start the async runtime: {e}");
             return 1;
         }
     };
     let mut out = String::new();
     let result = rt.block_on(dispatch(a.command, &mut out));
-    print!("{out}");
+    crate::out!("{out}");
     match result {
         Ok(()) => 0,
         Err(Failed(msg)) => {
             if msg.starts_with("Error") {
-                eprintln!("{msg}");
+                crate::errln!("{msg}");
             } else {
-                eprintln!("Error: {msg}");
+                crate::errln!("Error: {msg}");
             }
             1
         }

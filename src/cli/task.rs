@@ -243,7 +243,7 @@ pub fn run(args: TaskArgs) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            crate::errln!("Error: cannot start the async runtime: {e}");
             return 1;
         }
     };
@@ -252,7 +252,7 @@ pub fn run(args: TaskArgs) -> i32 {
         Ok(()) => 0,
         Err(f) => {
             let _ = out.flush();
-            eprintln!("Error: {}", f.message);
+            crate::errln!("Error: {}", f.message);
             f.code
         }
     }
@@ -374,7 +374,7 @@ impl Session {
                     .await?;
                 if a.wait.wait {
                     let verb = if put.created { "created" } else { "replaced" };
-                    eprintln!("{}: {verb}, {}", a.name, put.task.state());
+                    crate::errln!("{}: {verb}, {}", a.name, put.task.state());
                     let done = self.wait(&a.name, &a.wait).await?;
                     render_task(out, self.format, &done)?;
                     check_succeeded(&a.name, &done, false)
@@ -397,7 +397,7 @@ impl Session {
             TaskCommand::Cancel(a) => {
                 let t = self.client.cancel(&self.svc, &a.name).await?;
                 if a.wait.wait {
-                    eprintln!("{}: cancel requested, {}", a.name, t.state());
+                    crate::errln!("{}: cancel requested, {}", a.name, t.state());
                     let done = self.wait(&a.name, &a.wait).await?;
                     render_task(out, self.format, &done)?;
                     check_succeeded(&a.name, &done, true)
@@ -443,7 +443,7 @@ impl Session {
                 on_signal.cancel();
             }
         });
-        let mut on_change = |c: &StateChange<'_>| eprintln!("{}", state_line(c));
+        let mut on_change = |c: &StateChange<'_>| crate::errln!("{}", state_line(c));
         let r =
             wait_until_terminal(&self.client, &self.svc, name, &opts, &token, &mut on_change).await;
         watcher.abort();

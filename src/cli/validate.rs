@@ -21,16 +21,16 @@ pub fn run(args: ValidateArgs) -> i32 {
     let code = i32::from(diags.has_errors());
     if args.json {
         let doc = sources.validate_json(&diags);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return code;
     }
     let color = !args.no_color && std::io::stdout().is_terminal();
     let text = sources.render(&diags, color);
     if diags.has_errors() {
-        eprint!("{text}");
+        crate::err!("{text}");
     } else {
         if !text.is_empty() {
-            println!("{text}");
+            crate::outln!("{text}");
         }
         let msg = if diags.is_empty() {
             "Success! The configuration is valid."
@@ -38,9 +38,9 @@ pub fn run(args: ValidateArgs) -> i32 {
             "Success! The configuration is valid, but there were some validation warnings as shown above."
         };
         if color {
-            println!("\x1b[32m\x1b[1m{msg}\x1b[0m");
+            crate::outln!("\x1b[32m\x1b[1m{msg}\x1b[0m");
         } else {
-            println!("{msg}");
+            crate::outln!("{msg}");
         }
     }
     code

@@ -54,15 +54,17 @@ impl Session {
             .await
             .map_err(|e| Failed(e.0))?;
         if !ws.warnings.is_empty() {
-            eprint!("{}", ws.config.sources.render(&ws.warnings, color));
+            crate::err!("{}", ws.config.sources.render(&ws.warnings, color));
         }
         let lock = if lock {
             match ws.store.lock(operation, lock_timeout).await {
                 Ok(l) => {
                     if let Some(old) = l.took_over() {
-                        eprintln!(
+                        crate::errln!(
                             "Warning: Took over a stale state lock\n\nThe lock {} held by {} (process {}) was left behind by a run that no longer holds it.\n",
-                            old.id, old.who, old.pid
+                            old.id,
+                            old.who,
+                            old.pid
                         );
                     }
                     Some(l)

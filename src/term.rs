@@ -1,0 +1,68 @@
+//! Terminal output that never panics: `outln!`/`out!` write to stdout and `errln!`/`err!`
+//! to stderr like `println!` and friends, but a closed pipe (`dmsform show | head`) or a
+//! closed descriptor is ignored instead of aborting the process. An apply whose output
+//! reader went away must still wait for its tasks and record them in state.
+
+use std::fmt::Arguments;
+use std::io::Write;
+
+/// Writes to stdout, ignoring failures (a closed pipe must not stop the command).
+pub fn write_out(args: Arguments<'_>) {
+    let _ = std::io::stdout().lock().write_fmt(args);
+}
+
+/// Writes to stderr, ignoring failures.
+pub fn write_err(args: Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// `println!` to stdout that ignores a closed pipe.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::term::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::term::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` to stdout that ignores a closed pipe.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::term::write_out(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` that ignores a closed stderr.
+#[macro_export]
+macro_rules! errln {
+    () => { $crate::term::write_err(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::term::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprint!` that ignores a closed stderr.
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::term::write_err(format_args!($($arg)*)) };
+}
+
+/// Installs a panic hook that reports a bug in one short paragraph instead of Rust's
+/// panic message and backtrace (set `DMSFORM_BACKTRACE=1` to get those).
+pub fn install_panic_hook() {
+    if std::env::var_os("DMSFORM_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        write_err(format_args!(
+            "\nError: internal error in dmsform: {what}{at}\n\n\
+             This is a bug in dmsform, not in the configuration. Any intent recorded in state \
+             is resolved by the next run. Run again with DMSFORM_BACKTRACE=1 for a backtrace.\n"
+        ));
+    }));
+}
