@@ -196,6 +196,40 @@ fn a_task_that_exists_remotely_is_adopted_not_overwritten() {
 }
 
 #[test]
+fn a_lost_state_adopts_the_whole_chain_including_arguments_known_only_from_adopted_tasks() {
+    let (emu, _share, wd) = setup();
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    std::fs::remove_file(wd.path().join("dmsform.state.json")).expect("state written");
+    // The install's package name comes from the upload's output: unknown until the upload
+    // is adopted, then known, and then equal to what the remote install ran.
+    let (code, out, err) = wd.run(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("# dms_oci_driver_install.driver will be adopted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 3 to adopt, 0 to add, 0 to change, 0 to destroy."),
+        "{out}"
+    );
+    let puts_before = emu
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .count();
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let puts_after = emu
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .count();
+    assert_eq!(puts_before, puts_after, "adopted tasks are never PUT again");
+    assert_eq!(wd.run(&["plan", "-detailed-exitcode"]).0, 0);
+}
+
+#[test]
 fn json_plan_has_terraforms_fields_and_no_secrets() {
     let (_emu, _share, wd) = setup();
     let (code, out, err) = wd.run(&["plan", "-json"]);

@@ -216,6 +216,10 @@ async fn execute_in(
                 );
                 return 1;
             }
+            if auto_approve && !s.json {
+                // Terraform separates the plan from the progress lines with a blank line.
+                crate::outln!();
+            }
             (planned.plan, planned.instances)
         }
     };

@@ -11,6 +11,7 @@ use crate::addr::ResourceAddr;
 use crate::config::{Config, Evaluator, Known, Mode, ResourceInstance};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::Dag;
+use crate::providers::dms::models::ProjectTask;
 use crate::providers::dms::resources::{computed_attrs, input_matches};
 use crate::providers::dms::{DmsClient, Expand, ServiceRef};
 use crate::secret::Digester;
@@ -242,6 +243,7 @@ pub async fn make_plan(
     let mut known = known_from_state(&refreshed);
     known.data = data.clone();
     let mut probes: BTreeMap<String, Probe> = BTreeMap::new();
+    let mut fetched: BTreeMap<String, Option<ProjectTask>> = BTreeMap::new();
     let mut triggered: BTreeMap<String, String> = BTreeMap::new();
     let mut warnings = Diagnostics::new();
     let in_state: BTreeSet<String> = state.resources.iter().map(|r| r.address.clone()).collect();
@@ -277,31 +279,25 @@ pub async fn make_plan(
             .map(|i| desired(i, subscription, triggered.get(&i.addr.to_string()).cloned()))
             .collect();
         // Look up new instances' ids once: a task nobody recorded is never overwritten.
+        // The comparison with the arguments is made again every round, since an argument
+        // unknown in one round (the package name of an upload adopted in it) is known in
+        // the next.
         if req.refresh && !req.refresh_only && !req.destroy {
-            let missing: Vec<(String, String, Desired)> = desired_list
+            let missing: Vec<(String, String)> = desired_list
                 .iter()
-                .filter(|d| !in_state.contains(&d.address) && !probes.contains_key(&d.address))
-                .filter_map(|d| Some((d.address.clone(), d.id.clone()?, d.clone())))
+                .filter(|d| !in_state.contains(&d.address) && !fetched.contains_key(&d.address))
+                .filter_map(|d| Some((d.address.clone(), d.id.clone()?)))
                 .collect();
-            let found: Vec<(String, Result<Probe, String>)> = futures::stream::iter(missing)
-                .map(|(addr, id, d)| async move {
-                    let p = match read_task(client, &id).await {
-                        Ok(Some(task)) => Ok(Probe::Exists {
-                            input_matches: input_matches(&d.kind, &d.args, &task),
-                            attrs: computed_attrs(&task),
-                        }),
-                        Ok(None) => Ok(Probe::Absent),
-                        Err(e) => Err(e),
-                    };
-                    (addr, p)
-                })
-                .buffer_unordered(req.parallelism.max(1))
-                .collect()
-                .await;
-            for (addr, p) in found {
-                match p {
-                    Ok(p) => {
-                        probes.insert(addr, p);
+            let found: Vec<(String, Result<Option<ProjectTask>, String>)> =
+                futures::stream::iter(missing)
+                    .map(|(addr, id)| async move { (addr, read_task(client, &id).await) })
+                    .buffer_unordered(req.parallelism.max(1))
+                    .collect()
+                    .await;
+            for (addr, task) in found {
+                match task {
+                    Ok(task) => {
+                        fetched.insert(addr, task);
                     }
                     Err(e) => {
                         return Err(Diagnostic::error(
@@ -313,6 +309,19 @@ pub async fn make_plan(
                     }
                 }
             }
+            probes = desired_list
+                .iter()
+                .filter_map(|d| {
+                    let probe = match fetched.get(&d.address)? {
+                        Some(task) => Probe::Exists {
+                            input_matches: input_matches(&d.kind, &d.args, task),
+                            attrs: computed_attrs(task),
+                        },
+                        None => Probe::Absent,
+                    };
+                    Some((d.address.clone(), probe))
+                })
+                .collect();
         }
         let plan = diff::diff(&desired_list, &prior, &probes, &opts, digester).map_err(|errs| {
             let mut d = Diagnostics::new();
