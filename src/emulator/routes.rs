@@ -6,7 +6,7 @@ use super::lifecycle::{self, now_ms};
 use super::seal;
 use super::server::Shared;
 use super::store::{TaskRecord, task_key};
-use super::wire::{arm_error, empty, json_response, task_body};
+use super::wire::{arm_error, empty, json_response, legacy_installed_driver, task_body};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine;
@@ -261,15 +261,18 @@ pub fn put(sh: &Shared, r: &Route, body: &[u8]) -> Response {
     json_response(status, &task_body(&rec, true, false), Some(&rec.etag))
 }
 
-/// GET one task; `$expand=output` adds the output.
-pub fn get(sh: &Shared, r: &Route, expand_output: bool) -> Response {
+/// GET one task; `$expand=output` adds the output, in the 2018-07-15-preview shape when
+/// `legacy_output` (that version's check output holds a map of driver lists).
+pub fn get(sh: &Shared, r: &Route, expand_output: bool, legacy_output: bool) -> Response {
     let store = sh.store();
     match find(&store.tasks, r) {
-        Some(rec) => json_response(
-            StatusCode::OK,
-            &task_body(rec, true, expand_output),
-            Some(&rec.etag),
-        ),
+        Some(rec) => {
+            let mut body = task_body(rec, true, expand_output);
+            if legacy_output {
+                legacy_installed_driver(&mut body);
+            }
+            json_response(StatusCode::OK, &body, Some(&rec.etag))
+        }
         None => empty(StatusCode::NOT_FOUND),
     }
 }

@@ -9,6 +9,7 @@ use super::lifecycle::{self, Timing, now_ms};
 use super::routes::{self, parse_route};
 use super::seal;
 use super::store::{Store, WorkOrder};
+use super::wire::LEGACY_OUTPUT_VERSION;
 use super::wire::{arm_error, json_response, task_id};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -390,14 +391,13 @@ async fn serve(
     tick(sh);
     match op {
         Op::Put => routes::put(sh, &route, body),
-        Op::Get => routes::get(
-            sh,
-            &route,
-            q("$expand").is_some_and(|e| {
+        Op::Get => {
+            let expand = q("$expand").is_some_and(|e| {
                 e.split(',')
                     .any(|x| x.trim().eq_ignore_ascii_case("output"))
-            }),
-        ),
+            });
+            routes::get(sh, &route, expand, version == LEGACY_OUTPUT_VERSION)
+        }
         Op::Patch => routes::patch(sh, &route, body),
         Op::Delete => routes::delete(
             sh,

@@ -43,6 +43,32 @@ pub fn task_body(rec: &TaskRecord, with_etag: bool, expand_output: bool) -> Valu
     Value::Object(body)
 }
 
+/// The api-version whose `CheckOCIDriverTaskOutput.installedDriver` is a map of string to
+/// an array of `OracleOCIDriverInfo` (every later version has a single object).
+pub const LEGACY_OUTPUT_VERSION: &str = "2018-07-15-preview";
+
+/// Rewrites every `installedDriver` object of a task body's output into the
+/// 2018-07-15-preview shape: a map keyed by the driver's package name, each holding the
+/// list of drivers installed under that name (one here). The published definition names
+/// no key; the package name is the one identifier a driver has.
+pub fn legacy_installed_driver(body: &mut Value) {
+    let Some(items) = body
+        .pointer_mut("/properties/output")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for item in items {
+        if let Some(slot) = item.get_mut("installedDriver")
+            && slot.get("driverName").is_some()
+        {
+            let key = slot["driverName"].as_str().unwrap_or("driver").to_string();
+            let info = slot.take();
+            *slot = json!({ key: [info] });
+        }
+    }
+}
+
 /// A JSON answer, with the quoted `ETag` header when given.
 pub fn json_response(status: StatusCode, body: &Value, etag: Option<&str>) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();

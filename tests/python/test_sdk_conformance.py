@@ -8,12 +8,14 @@ body) fails the test. Run by scripts/test.sh.
 import base64
 import hashlib
 import io
+import json
 import os
 import re
 import struct
 import subprocess
 import tempfile
 import time
+import urllib.request
 import zipfile
 
 import pytest
@@ -121,6 +123,22 @@ def wait_terminal(tasks, name):
     raise AssertionError(f"task {name} did not finish")
 
 
+def wait_state(tasks, name, state):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if tasks.get(GROUP, SERVICE, name, **NO_TLS).properties.state == state:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"task {name} never reached {state}")
+
+
+def list_requests(base):
+    """The emulator's log of collection GETs (one per page the client fetched)."""
+    with urllib.request.urlopen(f"{base}/_emulator/requests") as r:
+        log = json.loads(r.read())
+    return [e for e in log if e["method"] == "GET" and e["path"].lower().endswith("/servicetasks")]
+
+
 def test_all_operations_for_every_task_type(emulator):
     tasks = client(emulator["base"]).service_tasks
 
@@ -202,30 +220,44 @@ def test_all_operations_for_every_task_type(emulator):
     assert patched.etag != fetched.etag
     assert tasks.get(GROUP, SERVICE, "checkBefore", **NO_TLS).properties.client_data == {"owner": "dmsform"}
 
+    # PATCH works the same on an upload and an install task.
+    for name in ("uploadOCIDriver", "installOCIDriver"):
+        fetched = tasks.get(GROUP, SERVICE, name, **NO_TLS)
+        fetched.properties.client_data = {"owner": name}
+        assert tasks.update(GROUP, SERVICE, name, fetched, **NO_TLS).properties.client_data == {"owner": name}
+
     # Re-sending the upload read back (masked secret) keeps the stored secret working.
     up_read = tasks.get(GROUP, SERVICE, "uploadOCIDriver", **NO_TLS)
     tasks.create_or_update(GROUP, SERVICE, "uploadOCIDriver", up_read, **NO_TLS)
     assert wait_terminal(tasks, "uploadOCIDriver").properties.state == "Succeeded"
 
-    # Cancel a queued task: Canceling, then Canceled.
+    # Cancel a running task: Canceling, then Canceled.
     tasks.create_or_update(
         GROUP, SERVICE, "checkToCancel",
         ProjectTask(properties=CheckOCIDriverTaskProperties(input=CheckOCIDriverTaskInput(server_version="19.0"))),
         **NO_TLS,
     )
+    wait_state(tasks, "checkToCancel", "Running")
     canceling = tasks.cancel(GROUP, SERVICE, "checkToCancel", **NO_TLS)
     assert canceling.properties.state == "Canceling"
     assert wait_terminal(tasks, "checkToCancel").properties.state == "Canceled"
     # Cancel of a finished task answers it unchanged.
     assert tasks.cancel(GROUP, SERVICE, "checkToCancel", **NO_TLS).properties.state == "Canceled"
 
-    # List: more tasks than a page (page size 2), with and without the taskType filter.
+    # List: more tasks than a page (page size 2), with and without the taskType filter;
+    # the request log shows the SDK really followed nextLink (3 pages for 5 tasks).
+    lists_before = len(list_requests(emulator["base"]))
     names = sorted(t.name for t in tasks.list(GROUP, SERVICE, **NO_TLS))
+    pages = list_requests(emulator["base"])[lists_before:]
+    assert len(pages) == 3, pages
+    assert all("skiptoken" in p["query"].lower() for p in pages[1:]), pages
     assert names == sorted(["checkBefore", "uploadOCIDriver", "installOCIDriver", "checkAfter", "checkToCancel"])
     checks = list(tasks.list(GROUP, SERVICE, task_type="Service.Check.OCI", **NO_TLS))
     assert sorted(t.name for t in checks) == ["checkAfter", "checkBefore", "checkToCancel"]
     assert all(t.properties.task_type == "Service.Check.OCI" for t in checks)
     assert all(t.etag is None for t in checks), "list items carry no etag"
+    for task_type, expected in (("Service.Upload.OCI", ["uploadOCIDriver"]), ("Service.Install.OCI", ["installOCIDriver"])):
+        assert [t.name for t in tasks.list(GROUP, SERVICE, task_type=task_type, **NO_TLS)] == expected
 
     # Missing task: 404.
     with pytest.raises(ResourceNotFoundError):
@@ -246,6 +278,21 @@ def test_all_operations_for_every_task_type(emulator):
     with pytest.raises(ResourceNotFoundError):
         tasks.get(GROUP, SERVICE, "checkRunning", **NO_TLS)
     assert tasks.delete(GROUP, SERVICE, "checkRunning", delete_running_tasks=True, cls=with_status, **NO_TLS)[0] == 204
+
+    # A running upload and a running install are deleted the same way.
+    running = {
+        "uploadRunning": UploadOCIDriverTaskProperties(input=UploadOCIDriverTaskInput(driver_share=share)),
+        "installRunning": InstallOCIDriverTaskProperties(input=InstallOCIDriverTaskInput(driver_package_name=package)),
+    }
+    for name, props in running.items():
+        tasks.create_or_update(GROUP, SERVICE, name, ProjectTask(properties=props), **NO_TLS)
+        wait_state(tasks, name, "Running")
+        assert tasks.delete(GROUP, SERVICE, name, delete_running_tasks=True, cls=with_status, **NO_TLS)[0] == 200
+        with pytest.raises(ResourceNotFoundError):
+            tasks.get(GROUP, SERVICE, name, **NO_TLS)
+    for name in ("uploadOCIDriver", "installOCIDriver"):
+        assert tasks.delete(GROUP, SERVICE, name, cls=with_status, **NO_TLS)[0] == 200
+        assert tasks.delete(GROUP, SERVICE, name, cls=with_status, **NO_TLS)[0] == 204
 
 
 def test_wrong_share_credentials_fail_the_upload(emulator):
@@ -281,6 +328,31 @@ def test_every_api_version_round_trips(emulator, version):
     tasks.delete(GROUP, SERVICE, name, **NO_TLS)
 
 
+def test_2018_07_15_preview_serves_its_own_installed_driver_shape(emulator):
+    """That version's CheckOCIDriverTaskOutput.installedDriver is a map of string to an
+    array of OracleOCIDriverInfo; later versions have a single object."""
+    tasks = client(emulator["base"]).service_tasks
+    tasks.create_or_update(
+        GROUP, SERVICE, "checkShape",
+        ProjectTask(properties=CheckOCIDriverTaskProperties(input=CheckOCIDriverTaskInput(server_version="19.0"))),
+        **NO_TLS,
+    )
+    done = wait_terminal(tasks, "checkShape")
+    assert done.properties.output[0].installed_driver is not None, "needs the driver installed earlier"
+    raw = lambda pipeline_response, deserialized, headers: pipeline_response.http_response.json()
+    old = client(emulator["base"], api_version="2018-07-15-preview").service_tasks
+    body = old.get(GROUP, SERVICE, "checkShape", expand="output", cls=raw, **NO_TLS)
+    installed = body["properties"]["output"][0]["installedDriver"]
+    assert list(installed) == [ARCHIVE], installed
+    assert installed[ARCHIVE][0]["driverName"] == ARCHIVE
+    assert installed[ARCHIVE][0]["assemblyVersion"] == "19.19.0.0.0"
+    # The SDK (built for the single-object shape) still reads the answer without error.
+    assert old.get(GROUP, SERVICE, "checkShape", expand="output", **NO_TLS).properties.state == "Succeeded"
+    new = tasks.get(GROUP, SERVICE, "checkShape", expand="output", cls=raw, **NO_TLS)
+    assert new["properties"]["output"][0]["installedDriver"]["driverName"] == ARCHIVE
+    tasks.delete(GROUP, SERVICE, "checkShape", **NO_TLS)
+
+
 def test_unsupported_api_version_is_refused(emulator):
     tasks = client(emulator["base"], api_version="2017-11-15-preview").service_tasks
     with pytest.raises(HttpResponseError) as e:
@@ -290,8 +362,6 @@ def test_unsupported_api_version_is_refused(emulator):
 
 
 def test_missing_token_is_401(emulator):
-    import urllib.request
-
     url = f"{emulator['base']}/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.DataMigration/services/{SERVICE}/serviceTasks?api-version=2025-06-30"
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(url)

@@ -260,8 +260,8 @@ const DRIVER_INFO_KEYS: [&str; 6] = [
     "supportedOracleVersions",
 ];
 
-/// Accepts `installedDriver` as a single object (every shipped definition) or as a map of
-/// string → array of driver infos (the 2018-07-15-preview shape the spec describes); of the
+/// Accepts `installedDriver` as a single object (2021-06-30 and later) or as a map of
+/// string → array of driver infos (the 2018-07-15-preview shape); of the
 /// map form the first driver is taken.
 fn installed_driver<'de, D: Deserializer<'de>>(
     d: D,
