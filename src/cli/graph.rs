@@ -3,7 +3,8 @@
 
 use super::common::{ordered_vars, runtime};
 use crate::graph::Dag;
-use crate::plan::planner::{cycle_diagnostics, dependency_dag, known_from_state};
+use crate::graph::cycle_diagnostics;
+use crate::plan::planner::{dependency_dag, known_from_state};
 use clap::{Args, ValueEnum};
 use std::path::Path;
 

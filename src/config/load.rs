@@ -139,6 +139,11 @@ fn finish_validation(cfg: Config, mut diags: Diagnostics) -> (Sources, Diagnosti
     let ev = Evaluator::new(&cfg, &NoState, Mode::Validate);
     let (instances, d) = ev.instances();
     diags.extend(d);
+    // A reference cycle is already reported by evaluation, at the reference; what is left
+    // are cycles that go through depends_on.
+    if !diags.iter().any(|d| d.summary.starts_with("Cycle")) {
+        diags.extend(crate::graph::resource_cycles(&cfg, &instances));
+    }
     let (_, d) = ev.outputs();
     diags.extend(d);
     for inst in &instances {

@@ -10,7 +10,7 @@ use super::diff::{self, Desired, DiffOptions, Probe, Remote};
 use crate::addr::ResourceAddr;
 use crate::config::{Config, Evaluator, Known, Mode, ResourceInstance};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::graph::Dag;
+use crate::graph::{Dag, resource_cycles};
 use crate::providers::dms::models::ProjectTask;
 use crate::providers::dms::resources::{computed_attrs, input_matches};
 use crate::providers::dms::{DmsClient, Expand, ServiceRef};
@@ -253,25 +253,9 @@ pub async fn make_plan(
         // Destroy plans evaluate too: prevent_destroy must be honoured.
         let instances = evaluate(config, &known)?;
         if rounds == 1 {
-            // Dependencies are between whole resources (references and depends_on name
-            // resources), so cycles are found on the resource graph: linear in the
-            // configuration, not quadratic in its instances.
-            let mut by_res: BTreeMap<String, (ResourceInstance, BTreeSet<String>)> =
-                BTreeMap::new();
-            for i in &instances {
-                let e = by_res
-                    .entry(i.addr.resource().to_string())
-                    .or_insert_with(|| (i.clone(), BTreeSet::new()));
-                e.1.extend(i.depends_on.iter().map(|d| d.resource().to_string()));
-            }
-            let nodes: Vec<(String, Vec<String>)> = by_res
-                .iter()
-                .map(|(k, (_, d))| (k.clone(), d.iter().cloned().collect()))
-                .collect();
-            if let Err(c) = Dag::new(nodes) {
-                let map: BTreeMap<String, ResourceInstance> =
-                    by_res.into_iter().map(|(k, (i, _))| (k, i)).collect();
-                return Err(cycle_diagnostics(config, &map, &c.0));
+            let cycles = resource_cycles(config, &instances);
+            if cycles.has_errors() {
+                return Err(cycles);
             }
         }
         let desired_list: Vec<Desired> = instances
@@ -441,43 +425,6 @@ fn target(
         .filter(|c| keep.contains(&c.address))
         .cloned()
         .collect()
-}
-
-/// One error per dependency cycle, naming every member with its source location.
-pub fn cycle_diagnostics(
-    config: &Config,
-    instances: &BTreeMap<String, ResourceInstance>,
-    cycles: &[Vec<String>],
-) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    for cycle in cycles {
-        let span_of = |a: &String| {
-            instances
-                .get(a)
-                .and_then(|i| i.span.clone().or_else(|| config.decl_span(&i.decl)))
-        };
-        let members: Vec<String> = cycle
-            .iter()
-            .map(|a| match span_of(a) {
-                Some(s) => format!(
-                    "  {a} ({} line {}, column {})",
-                    s.file, s.start.line, s.start.column
-                ),
-                None => format!("  {a}"),
-            })
-            .collect();
-        d.push(
-            Diagnostic::error(
-                format!("Cycle: {}", cycle.join(", ")),
-                format!(
-                    "These resources depend on each other, through references or depends_on, so none of them can be applied first:\n{}",
-                    members.join("\n")
-                ),
-            )
-            .with_span(cycle.first().and_then(span_of)),
-        );
-    }
-    d
 }
 
 /// The instance-level dependency graph: configuration references plus recorded state
