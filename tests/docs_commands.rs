@@ -86,3 +86,44 @@ fn every_command_and_flag_is_documented() {
         "flags not described in docs/commands.md: {missing:?}"
     );
 }
+
+#[test]
+fn help_prints_a_manual_page_per_command() {
+    let run = |args: &[&str]| {
+        let o = Command::new(assert_cmd::cargo::cargo_bin("dmsform"))
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&["help", "drift"]);
+    assert_eq!(code, Some(0));
+    for head in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "EXIT STATUS",
+        "EXAMPLES",
+    ] {
+        assert!(out.contains(&format!("\n{head}\n")), "{head}\n{out}");
+    }
+    // The description is the command's section of docs/commands.md.
+    assert!(out.contains("refreshes every managed task"), "{out}");
+    assert!(out.contains("    -format=FORMAT\n"), "{out}");
+    assert!(
+        out.contains("3 only configuration changes are pending"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["help", "task", "create"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("dmsform task create - "), "{out}");
+    assert!(out.contains("-share-password-env=VAR"), "{out}");
+    let (code, _, err) = run(&["help", "plna"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no command \"plna\""), "{err}");
+}

@@ -11,6 +11,7 @@ mod fmt;
 mod graph;
 mod import;
 mod init;
+mod manual;
 mod output;
 mod plan;
 mod show;
@@ -23,7 +24,7 @@ use std::ffi::OsString;
 
 /// dmsform: plan and apply Azure Data Migration Service tasks the way Terraform does.
 #[derive(Debug, Parser)]
-#[command(name = "dmsform", version, about, long_about = None)]
+#[command(name = "dmsform", version, about, long_about = None, disable_help_subcommand = true)]
 pub struct Cli {
     /// Switch to this working directory before running the command.
     #[arg(long, global = true, value_name = "DIR")]
@@ -70,6 +71,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Rewrite configuration files in the canonical layout.
     Fmt(fmt::FmtArgs),
+    /// Show the manual page of a command: synopsis, description, options, exit status, examples.
+    Help(manual::HelpArgs),
 }
 
 /// Runs the CLI with the given arguments (program name first) and returns the exit code.
@@ -108,5 +111,6 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         Command::Task(a) => task::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Help(a) => manual::run(a),
     }
 }

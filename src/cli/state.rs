@@ -64,6 +64,7 @@ pub struct ListArgs {
     /// Only the instance whose task has this ID.
     #[arg(long = "id", value_name = "ID")]
     pub id: Option<String>,
+    /// Only these resources or instances (a resource address matches all its instances).
     #[arg(value_name = "ADDRESS")]
     pub addrs: Vec<String>,
 }
@@ -72,6 +73,7 @@ pub struct ListArgs {
 pub struct ShowArgs {
     #[command(flatten)]
     pub source: Source,
+    /// The resource instance to show, e.g. dms_oci_driver_upload.driver["dms1"].
     #[arg(value_name = "ADDRESS")]
     pub addr: String,
 }
@@ -83,6 +85,7 @@ pub struct RmArgs {
     /// Show what would be removed, changing nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    /// The resources or instances to forget.
     #[arg(value_name = "ADDRESS", required = true)]
     pub addrs: Vec<String>,
 }
@@ -94,8 +97,10 @@ pub struct MvArgs {
     /// Show what would move, changing nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    /// The address recorded now.
     #[arg(value_name = "SOURCE")]
     pub src: String,
+    /// The address to record it under.
     #[arg(value_name = "DESTINATION")]
     pub dst: String,
 }
@@ -107,6 +112,7 @@ pub struct PushArgs {
     /// Overwrite even a state of another lineage or a newer serial.
     #[arg(long)]
     pub force: bool,
+    /// The state file to push, or - for standard input.
     #[arg(value_name = "FILE")]
     pub file: String,
 }
