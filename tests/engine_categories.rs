@@ -269,4 +269,34 @@ fn queueing_and_brief_throttling_are_waited_out() {
             "every task waited in Queued: {out}"
         );
     }
+    // The emulator's own records (its data directory) show the cap at work: on each
+    // service the running spans of the four tasks never overlap, and the three that were
+    // started together (two checks and the upload) were held in Queued past their
+    // queued-for time until the slot freed. Without --max-running they would overlap.
+    let run_for_ms = 250;
+    let mut spans: std::collections::BTreeMap<String, Vec<(u64, u64, u64)>> = Default::default();
+    for entry in std::fs::read_dir(emu.data.path().join("emu/tasks")).expect("task records") {
+        let rec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read"))
+                .expect("task record is JSON");
+        let end = rec["run_until_ms"].as_u64().expect("every task ran");
+        let queued_until = rec["queued_until_ms"].as_u64().expect("queued until");
+        spans
+            .entry(rec["service"].as_str().expect("service").to_lowercase())
+            .or_default()
+            .push((end - run_for_ms, end, queued_until));
+    }
+    assert_eq!(spans.len(), 3, "{spans:?}");
+    for (service, mut s) in spans {
+        assert_eq!(s.len(), 4, "{service}: {s:?}");
+        s.sort();
+        for w in s.windows(2) {
+            assert!(w[1].0 >= w[0].1, "{service}: two tasks ran at once: {s:?}");
+        }
+        let held = s.iter().filter(|(start, _, q)| start > q).count();
+        assert!(
+            held >= 2,
+            "{service}: tasks were held in Queued for a slot: {s:?}"
+        );
+    }
 }
