@@ -2,6 +2,7 @@
 
 fn main() {
     dmsform::term::install_panic_hook();
+    dmsform::term::install_logging();
     let code = dmsform::cli::main_with_args(std::env::args_os().collect());
     std::process::exit(code);
 }

@@ -66,3 +66,67 @@ pub fn install_panic_hook() {
         ));
     }));
 }
+
+/// Sends log records to stderr, or to the file `DMSFORM_LOG_PATH` names (appended, mode
+/// 0600), at the level `DMSFORM_LOG` names (`trace`, `debug`, `info`, `warn`, `error`, or
+/// tracing filter directives such as `dmsform::providers=trace`), as Terraform does with
+/// `TF_LOG` and `TF_LOG_PATH`. Without `DMSFORM_LOG`, only dmsform's own warnings and
+/// errors are shown. Log records never carry a token, password or SAS URI: the client
+/// logs request lines and outcomes, not headers or bodies.
+pub fn install_logging() {
+    use tracing_subscriber::EnvFilter;
+    let level = std::env::var("DMSFORM_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let filter = match &level {
+        Some(l) => match l.to_ascii_lowercase().as_str() {
+            "trace" | "debug" | "info" | "warn" | "error" => EnvFilter::new(format!("dmsform={l}")),
+            _ => EnvFilter::try_new(l).unwrap_or_else(|e| {
+                write_err(format_args!(
+                    "Warning: DMSFORM_LOG={l:?} is not a level or filter ({e}); logging warnings only.\n"
+                ));
+                EnvFilter::new("dmsform=warn")
+            }),
+        },
+        None => EnvFilter::new("dmsform=warn"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
+    let path = std::env::var_os("DMSFORM_LOG_PATH").filter(|p| !p.is_empty());
+    let result = match path {
+        Some(path) if level.is_some() => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            match opts.open(&path) {
+                Ok(file) => builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .try_init(),
+                Err(e) => {
+                    write_err(format_args!(
+                        "Warning: cannot open DMSFORM_LOG_PATH {}: {e}; logging to stderr.\n",
+                        std::path::Path::new(&path).display()
+                    ));
+                    builder
+                        .with_ansi(false)
+                        .with_writer(std::io::stderr)
+                        .try_init()
+                }
+            }
+        }
+        _ => {
+            use std::io::IsTerminal;
+            builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr)
+                .try_init()
+        }
+    };
+    let _ = result;
+}

@@ -331,22 +331,54 @@ fn no_secret_reaches_any_file_or_output() {
     wd.write("blob.hcl", blob);
     let sas_var = format!("sas={sas_uri}");
     let mut outputs = String::new();
-    for args in [
+    let log = wd.path().join("dmsform.log");
+    for (i, args) in [
         vec!["plan", "-out", "tfplan", "-var", &sas_var],
         vec!["apply", "tfplan", "-var", &sas_var],
         vec!["plan", "-var", &sas_var],
         vec!["plan", "-json", "-var", &sas_var],
+        vec![
+            "apply",
+            "-json",
+            "-auto-approve",
+            "-replace",
+            "dms_oci_driver_upload.from_blob",
+            "-var",
+            &sas_var,
+        ],
         vec!["show"],
         vec!["show", "-json"],
+        vec!["state", "show", "dms_oci_driver_upload.from_blob"],
+        vec!["state", "pull"],
         vec!["output", "-json"],
+        vec!["drift", "-json", "-var", &sas_var],
         vec!["destroy", "-auto-approve", "-var", &sas_var],
-    ] {
-        let (code, out, err) = wd.run(&args);
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Every run logs at trace level, half of them to stderr and half to a file.
+        let mut cmd = wd.cmd(&args);
+        cmd.env("DMSFORM_LOG", "trace");
+        if i % 2 == 0 {
+            cmd.env("DMSFORM_LOG_PATH", &log);
+        }
+        let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+        let (code, out, err) = (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
         assert_eq!(code, 0, "{args:?}: {out}\n{err}");
         outputs.push_str(&out);
         outputs.push_str(&err);
     }
     assert!(outputs.contains("Resources: 4 added"), "{outputs}");
+    let logged = std::fs::read_to_string(&log).expect("the log file was written");
+    assert!(
+        logged.contains("sending request") && outputs.contains("sending request"),
+        "trace logs were written to the file and to stderr"
+    );
     for secret in [
         "Sh4re-Passw0rd-never-stored",
         sig.as_str(),
