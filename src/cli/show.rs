@@ -89,10 +89,7 @@ pub fn run(a: ShowArgs) -> i32 {
             return 0;
         }
         for r in &state.resources {
-            let tainted = if r.status == crate::state::Status::Tainted { " (tainted)" } else { "" };
-            crate::outln!("# {}:{tainted}", r.address);
-            crate::outln!("resource \"{}\" \"{}\" {}", r.kind, r.address.split_once('.').map(|x| x.1).unwrap_or(""), crate::engine::hcl_value(&r.attributes, 0));
-            crate::outln!();
+            crate::outln!("{}", crate::state::show::render_resource(r));
         }
         if !state.outputs.is_empty() {
             crate::outln!("Outputs:\n");

@@ -189,18 +189,7 @@ async fn dispatch(c: StateCommand, out: &mut String) -> Result<(), Failed> {
                     )
                 }));
             };
-            let name = addr[0].name.clone();
-            let tainted = if r.status == crate::state::Status::Tainted {
-                " (tainted)"
-            } else {
-                ""
-            };
-            out.push_str(&format!(
-                "# {}:{tainted}\nresource \"{}\" \"{name}\" {}\n",
-                r.address,
-                r.kind,
-                crate::engine::hcl_value(&r.attributes, 0)
-            ));
+            out.push_str(&crate::state::show::render_resource(r));
             Ok(())
         }
         StateCommand::Pull(s) => {

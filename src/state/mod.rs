@@ -5,5 +5,6 @@ pub mod file;
 pub mod lock;
 pub mod model;
 pub mod ops;
+pub mod show;
 
 pub use model::{CheckResult, Intent, OutputState, ResourceState, STATE_VERSION, State, Status};
