@@ -65,10 +65,13 @@ fn oci_driver_example_applies_converges_and_destroys() {
 
 #[test]
 fn ci_drift_example_runs_against_the_emulator() {
-    let tmp = tempfile::tempdir().unwrap();
+    // The example sits where it sits in the repository, so annotation paths can be checked
+    // against GITHUB_WORKSPACE as the job sets it.
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path().join("examples/ci-drift");
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci-drift"),
-        tmp.path(),
+        &dir,
     );
     let share = tempfile::tempdir().unwrap();
     std::fs::copy(
@@ -84,41 +87,92 @@ fn ci_drift_example_runs_against_the_emulator() {
         "--share-root",
         &format!("fileserver/drivers={}", share.path().display()),
     ]);
-    // Point the provider at the emulator instead of Azure, as the workflow would at Azure.
-    let cfg = std::fs::read_to_string(tmp.path().join("main.hcl")).unwrap();
-    let cfg = cfg.replace(
-        "  subscription_id = var.subscription_id\n  auth            = \"workload_identity\"",
-        &format!("  subscription_id = var.subscription_id\n  endpoint        = \"{}\"\n  poll_interval   = \"100ms\"", emu.base),
-    );
-    std::fs::write(tmp.path().join("main.hcl"), cfg).unwrap();
-    let wf = std::fs::read_to_string(tmp.path().join(".github/workflows/drift.yml")).unwrap();
-    assert!(
-        wf.contains("dmsform drift -format=github"),
-        "the workflow uses drift -format=github"
-    );
-    let vars = [
-        "-var",
-        "subscription_id=00000000-0000-0000-0000-000000000000",
-    ];
-    let (code, out) = run(tmp.path(), &["apply", "-auto-approve", vars[0], vars[1]]);
-    assert_eq!(code, 0, "{out}");
-    let out = Command::new(bin())
-        .current_dir(tmp.path())
-        .args(["drift", "-format=github"])
-        .env(
-            "DMSFORM_VAR_subscription_id",
-            "00000000-0000-0000-0000-000000000000",
+    let az = common::Azurite::start();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(az.create_container("dmsform-state"));
+    // Point the provider at the emulator instead of Azure, and the backend at Azurite with
+    // its account key (Entra ID tokens need https), as the workflow points both at Azure.
+    let cfg = std::fs::read_to_string(dir.join("main.hcl")).unwrap();
+    let cfg = cfg
+        .replace(
+            "  subscription_id = var.subscription_id\n  auth            = \"workload_identity\"",
+            &format!("  subscription_id = var.subscription_id\n  endpoint        = \"{}\"\n  poll_interval   = \"100ms\"", emu.base),
         )
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        .replace("\"contosodmsstate\"", "\"devstoreaccount1\"")
+        .replace(
+            "    use_azuread_auth     = true",
+            &format!("    endpoint             = \"{}\"", az.blob_base),
+        );
+    assert!(
+        cfg.contains(&az.blob_base) && cfg.contains(&emu.base),
+        "{cfg}"
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("::notice title=No drift::"));
+    std::fs::write(dir.join("main.hcl"), cfg).unwrap();
+    let wf = std::fs::read_to_string(dir.join(".github/workflows/drift.yml")).unwrap();
+    for step in [
+        "dmsform init -input=false",
+        "dmsform drift -format=github",
+        "dmsform drift -json",
+    ] {
+        assert!(wf.contains(step), "the workflow runs {step}");
+    }
+    assert!(!wf.contains("secrets."), "the workflow stores no secret");
+    let dmsform = |args: &[&str]| {
+        let out = Command::new(bin())
+            .current_dir(&dir)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("ARM_ACCESS_KEY", common::AZURITE_KEY)
+            .env("GITHUB_WORKSPACE", repo.path())
+            .env(
+                "DMSFORM_VAR_subscription_id",
+                "00000000-0000-0000-0000-000000000000",
+            )
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = dmsform(&["init", "-input=false"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = dmsform(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !dir.join("dmsform.state.json").exists(),
+        "the state is in the blob"
+    );
+    let (code, out, err) = dmsform(&["drift", "-format=github"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("::notice title=No drift::"), "{out}");
+
+    // A task deleted behind dmsform's back: exit 2, annotated at its line of the file
+    // as GitHub resolves it, from the repository root.
+    let (s, _) = emu.http(
+        "DELETE",
+        &format!(
+            "{}/installOCIDriver?api-version=2025-06-30",
+            emu.tasks_url("migration-rg", "dms-prod")
+        ),
+        None,
+    );
+    assert_eq!(s, 200);
+    let (code, out, err) = dmsform(&["drift", "-format=github"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("::error file=examples/ci-drift/main.hcl,line="),
+        "{out}"
+    );
+    let (code, out, _) = dmsform(&["drift", "-json"]);
+    assert_eq!(code, 2);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    assert!(
+        report["drifted"].as_array().is_some_and(|d| !d.is_empty()),
+        "{report}"
+    );
 }
 
 #[test]

@@ -3,6 +3,18 @@
 # data source runs a fresh check task on each service, and the check compares it with
 # the package this configuration uploaded.
 
+# The state lives in a blob, so every scheduled run sees what the last apply recorded. The
+# job's workload identity reads it (role "Storage Blob Data Contributor" on the container):
+# no storage key is stored anywhere.
+dmsform {
+  backend "azurerm" {
+    storage_account_name = "contosodmsstate"
+    container_name       = "dmsform-state"
+    key                  = "ci-drift.dmsform.json"
+    use_azuread_auth     = true
+  }
+}
+
 provider "dms" {
   subscription_id = var.subscription_id
   auth            = "workload_identity"

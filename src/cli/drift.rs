@@ -80,7 +80,7 @@ async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {
             serde_json::to_string_pretty(&rep.json()).unwrap_or_default()
         );
     } else if a.format == Format::Github {
-        crate::out!("{}", rep.github());
+        crate::out!("{}", rep.github(&workspace_prefix()));
     } else {
         if !warnings.is_empty() {
             crate::err!("{}", s.render(&warnings));
@@ -88,4 +88,26 @@ async fn drift(s: &mut Session, a: &DriftArgs) -> i32 {
         crate::out!("{}", rep.text());
     }
     rep.exit_code()
+}
+
+/// The working directory's path from `GITHUB_WORKSPACE` (the repository root in a GitHub
+/// Actions job), which annotation file names are resolved against; "" elsewhere.
+fn workspace_prefix() -> String {
+    let Some(ws) = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty()) else {
+        return String::new();
+    };
+    let (Ok(ws), Ok(cwd)) = (
+        std::fs::canonicalize(ws),
+        std::env::current_dir().and_then(std::fs::canonicalize),
+    ) else {
+        return String::new();
+    };
+    cwd.strip_prefix(&ws)
+        .map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default()
 }

@@ -181,18 +181,33 @@ impl Report {
     }
 
     /// GitHub Actions workflow commands: errors for drift, warnings for pending changes.
-    pub fn github(&self) -> String {
+    /// GitHub Actions workflow commands, one per drifted task, failed check or pending
+    /// change. GitHub resolves `file=` against the repository root, so `file_prefix` is
+    /// the configuration directory's path from there ("" when it is the root).
+    pub fn github(&self, file_prefix: &str) -> String {
+        // The escapes of GitHub's own toolkit: message data, then property values.
         let esc = |s: &str| {
             s.replace('%', "%25")
                 .replace('\r', "%0D")
                 .replace('\n', "%0A")
         };
+        let prop = |s: &str| esc(s).replace(':', "%3A").replace(',', "%2C");
         let params = |span: &Option<Span>, title: &str| match span {
-            Some(s) => format!(
-                "file={},line={},col={},title={title}",
-                s.file, s.start.line, s.start.column
-            ),
-            None => format!("title={title}"),
+            Some(s) => {
+                let file = if file_prefix.is_empty() {
+                    s.file.clone()
+                } else {
+                    format!("{}/{}", file_prefix.trim_end_matches('/'), s.file)
+                };
+                format!(
+                    "file={},line={},col={},title={}",
+                    prop(&file),
+                    s.start.line,
+                    s.start.column,
+                    prop(title)
+                )
+            }
+            None => format!("title={}", prop(title)),
         };
         let mut out = String::new();
         for d in &self.drifted {
@@ -276,7 +291,25 @@ mod tests {
 
     #[test]
     fn github_snapshot() {
-        insta::assert_snapshot!(sample().github());
+        insta::assert_snapshot!(sample().github(""));
+    }
+
+    #[test]
+    fn github_files_are_relative_to_the_repository_and_properties_escaped() {
+        let out = sample().github("examples/ci-drift");
+        assert!(
+            out.contains("file=examples/ci-drift/main.hcl,line="),
+            "{out}"
+        );
+        let mut rep = sample();
+        if let Some(d) = rep.drifted.first_mut() {
+            d.kind = "a,b: c".into();
+        }
+        assert!(
+            rep.github("").contains("title=Drift (a%2Cb%3A c)"),
+            "{}",
+            rep.github("")
+        );
     }
 
     #[test]
