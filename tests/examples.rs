@@ -293,3 +293,42 @@ fn remote_state_example_keeps_state_in_azurite() {
     let (code, out) = run_env(&["destroy", "-auto-approve"]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// The one command an example's README gives, run as a user would (with Azurite started
+/// by the script itself).
+fn run_script(example: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}/run.sh"));
+    let out = Command::new("bash")
+        .arg(&script)
+        .env("DMSFORM_BIN", bin())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{example}/run.sh:\n{text}");
+    text
+}
+
+#[test]
+fn blob_share_and_remote_state_run_with_one_command() {
+    for example in ["blob-share", "remote-state"] {
+        let text = run_script(example);
+        for want in [
+            "Apply complete! Resources: 2 added",
+            "No changes.",
+            "Destroy complete!",
+        ] {
+            assert!(text.contains(want), "{example}: {want}\n{text}");
+        }
+        assert!(
+            !Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("examples/{example}/dmsform.state.json"))
+                .exists(),
+            "{example}: the script leaves the example folder alone"
+        );
+    }
+}
