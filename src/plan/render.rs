@@ -220,7 +220,8 @@ fn body(c: &ResourceChange, indent: usize) -> Body {
             }
             Action::Delete => {
                 let v = bv.unwrap_or(&empty);
-                if v.is_null() {
+                // A secret is null in state (only its digest is kept) but was set.
+                if v.is_null() && !is_true(bs) {
                     continue;
                 }
                 b.attrs.push(Line {
@@ -231,7 +232,7 @@ fn body(c: &ResourceChange, indent: usize) -> Body {
             }
             Action::NoOp | Action::Adopt => {
                 let v = av.or(bv).unwrap_or(&empty);
-                if v.is_null() {
+                if v.is_null() && !is_true(as_) {
                     continue;
                 }
                 b.attrs.push(Line {

@@ -152,3 +152,36 @@ fn colour_only_when_asked() {
     assert!(plan(&sample_plan(), Style { color: true }).contains("\x1b[32m"));
     assert!(!plan(&sample_plan(), Style { color: false }).contains('\x1b'));
 }
+
+#[test]
+fn a_destroyed_secret_shows_as_sensitive_though_state_keeps_only_its_digest() {
+    let mut upload = change(
+        "dms_oci_driver_upload.driver",
+        "dms_oci_driver_upload",
+        Action::Delete,
+    );
+    upload.before = Some(json!({
+        "task_name": "uploadOCIDriver",
+        "driver_share": {"path": "\\\\fileserver\\drivers", "password": null, "sas_uri": null},
+    }));
+    upload.before_sensitive = json!({"driver_share": {"password": true}});
+    let text = plan(
+        &Plan {
+            changes: vec![upload],
+            drift: vec![],
+            outputs: Default::default(),
+            destroy: true,
+            refresh_only: false,
+            notes: vec![],
+        },
+        Style { color: false },
+    );
+    assert!(
+        text.contains("- password = (sensitive value) -> null"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sas_uri"),
+        "an unset secret is not shown: {text}"
+    );
+}
