@@ -10,6 +10,19 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// The `*_sensitive` mask of Terraform's JSON formats for secret attribute paths
+/// (`driver_share.password` → `{"driver_share": {"password": true}}`).
+pub fn sensitive_mask<'a>(paths: impl IntoIterator<Item = &'a str>) -> serde_json::Value {
+    let mut m = serde_json::json!({});
+    for p in paths {
+        let mut parts = p.split('.');
+        if let (Some(block), Some(leaf)) = (parts.next(), parts.next()) {
+            m[block][leaf] = serde_json::Value::Bool(true);
+        }
+    }
+    m
+}
+
 /// Rounds for new digests (OWASP's figure for PBKDF2-HMAC-SHA256).
 pub const ROUNDS: u32 = 600_000;
 /// Fewest rounds a stored digest may claim; weaker ones are treated as not matching.

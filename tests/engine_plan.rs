@@ -235,17 +235,62 @@ fn json_plan_has_terraforms_fields_and_no_secrets() {
     let (code, out, err) = wd.run(&["plan", "-json"]);
     assert_eq!(code, 0, "{err}");
     let doc: Value = serde_json::from_str(&out).expect("plan -json prints JSON");
-    // The fields Terraform's JSON output format documents for a plan.
+    // The fields Terraform's JSON output format documents for a plan (its "Plan
+    // Representation"); prior_state only once there is a state, and checks (the results of
+    // check blocks) are reported by plan's warnings and dmsform drift instead.
     for field in [
         "format_version",
         "variables",
         "planned_values",
-        "resource_changes",
-        "output_changes",
+        "proposed_unknown",
         "resource_drift",
+        "resource_changes",
+        "relevant_attributes",
+        "output_changes",
+        "configuration",
+        "applyable",
+        "complete",
+        "errored",
+        "timestamp",
     ] {
         assert!(doc.get(field).is_some(), "missing {field}");
     }
+    for field in ["outputs", "root_module"] {
+        assert!(
+            doc["planned_values"].get(field).is_some(),
+            "planned_values lacks {field}"
+        );
+    }
+    assert!(doc.get("prior_state").is_none(), "no state yet");
+    assert_eq!(doc["applyable"], true);
+    // configuration: expressions as Terraform writes them, never a secret's.
+    let cfg_resources = doc["configuration"]["root_module"]["resources"]
+        .as_array()
+        .expect("configuration.root_module.resources");
+    assert_eq!(cfg_resources.len(), 3);
+    for r in cfg_resources {
+        for f in [
+            "address",
+            "mode",
+            "type",
+            "name",
+            "provider_config_key",
+            "expressions",
+            "schema_version",
+        ] {
+            assert!(r.get(f).is_some(), "configuration resource lacks {f}: {r}");
+        }
+    }
+    let cfg_install = cfg_resources
+        .iter()
+        .find(|r| r["address"] == "dms_oci_driver_install.driver")
+        .unwrap();
+    assert!(
+        cfg_install["expressions"]["driver_package_name"]["references"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("dms_oci_driver_upload.driver"))),
+        "{cfg_install}"
+    );
     let changes = doc["resource_changes"].as_array().unwrap();
     assert_eq!(changes.len(), 3);
     for c in changes {
@@ -284,6 +329,25 @@ fn json_plan_has_terraforms_fields_and_no_secrets() {
         doc["variables"].get("share_password").is_none(),
         "sensitive variables are left out"
     );
+    assert!(!out.contains("Sh4re-Passw0rd"));
+
+    // With a state, prior_state is Terraform's state representation of it.
+    let (code, o, e) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{o}{e}");
+    let (code, out, err) = wd.run(&["plan", "-json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).expect("plan -json prints JSON");
+    let prior = doc["prior_state"]["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("prior_state.values.root_module.resources");
+    assert_eq!(prior.len(), 3);
+    let up = prior
+        .iter()
+        .find(|r| r["address"] == "dms_oci_driver_upload.driver")
+        .unwrap();
+    assert_eq!(up["sensitive_values"]["driver_share"]["password"], true);
+    assert!(up["values"]["driver_share"]["password"].is_null());
+    assert_eq!(doc["applyable"], false);
     assert!(!out.contains("Sh4re-Passw0rd"));
 }
 

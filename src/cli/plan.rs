@@ -73,7 +73,12 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
     }
     let (vars, secret_vars) = planfile::variables(&s.ws.config, &s.digester);
     if a.json {
-        let doc = plan_json(&planned.plan, &vars);
+        let doc = plan_json(
+            &planned.plan,
+            &vars,
+            s.had_state.then_some(&s.state),
+            Some(&s.ws.config),
+        );
         crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         crate::out!("{}", render_plan(&planned.plan, Style { color: s.color }));

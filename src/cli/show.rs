@@ -36,7 +36,7 @@ pub fn run(a: ShowArgs) -> i32 {
         if a.json {
             crate::outln!(
                 "{}",
-                serde_json::to_string_pretty(&plan_json(&pf.plan, &pf.variables))
+                serde_json::to_string_pretty(&plan_json(&pf.plan, &pf.variables, None, None))
                     .unwrap_or_default()
             );
         } else {
@@ -69,22 +69,7 @@ pub fn run(a: ShowArgs) -> i32 {
             return 0;
         };
         if a.json {
-            let resources: Vec<serde_json::Value> = state
-                .resources
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "address": r.address, "mode": "managed", "type": r.kind,
-                        "name": r.address.split_once('.').map(|x| x.1).unwrap_or("").split('[').next().unwrap_or(""),
-                        "provider_name": "registry.dmsform.io/dmsform/dms", "schema_version": 0,
-                        "values": r.attributes, "depends_on": r.dependencies,
-                        "tainted": r.status == crate::state::Status::Tainted,
-                    })
-                })
-                .collect();
-            let outputs: serde_json::Map<String, serde_json::Value> =
-                state.outputs.iter().map(|(k, o)| (k.clone(), serde_json::json!({"sensitive": o.sensitive, "value": o.value}))).collect();
-            let doc = serde_json::json!({"format_version": "1.0", "dmsform_version": state.dmsform_version, "values": {"outputs": outputs, "root_module": {"resources": resources}}});
+            let doc = crate::state::show::state_json(&state);
             crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             return 0;
         }
@@ -94,7 +79,11 @@ pub fn run(a: ShowArgs) -> i32 {
         if !state.outputs.is_empty() {
             crate::outln!("Outputs:\n");
             for (k, o) in &state.outputs {
-                let v = if o.sensitive { "(sensitive value)".into() } else { crate::engine::hcl_value(&o.value, 0) };
+                let v = if o.sensitive {
+                    "(sensitive value)".into()
+                } else {
+                    crate::engine::hcl_value(&o.value, 0)
+                };
                 crate::outln!("{k} = {v}");
             }
         }

@@ -31,6 +31,7 @@ pub mod expand;
 pub mod fmt;
 pub mod format;
 pub mod funcs;
+pub mod json;
 pub mod load;
 pub mod model;
 pub mod parse;

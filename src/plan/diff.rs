@@ -5,6 +5,7 @@
 use super::action::{Action, Reason};
 use super::change::{Plan, ResourceChange};
 use crate::secret::Digester;
+use crate::secret::sensitive_mask;
 use crate::state::{ResourceState, Status};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,17 +121,6 @@ fn is_unknown(mask: &Value, path: &str) -> bool {
 
 fn null_if_missing(v: Option<&Value>) -> Value {
     v.cloned().unwrap_or(Value::Null)
-}
-
-fn sensitive_mask<'a>(paths: impl IntoIterator<Item = &'a str>) -> Value {
-    let mut m = json!({});
-    for p in paths {
-        let mut parts = p.split('.');
-        if let (Some(block), Some(leaf)) = (parts.next(), parts.next()) {
-            m[block][leaf] = json!(true);
-        }
-    }
-    m
 }
 
 /// The planned value of a created or replaced task: arguments, a known id, and the

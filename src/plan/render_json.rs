@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 /// The format version of the JSON plan (Terraform's current one).
 pub const FORMAT_VERSION: &str = "1.2";
+/// The provider's name in Terraform's JSON formats.
+pub const PROVIDER_NAME: &str = "registry.dmsform.io/dmsform/dms";
 
 fn change_json(c: &ResourceChange) -> Value {
     let mut change = json!({
@@ -37,7 +39,7 @@ fn change_json(c: &ResourceChange) -> Value {
         "mode": c.mode,
         "type": c.kind,
         "name": c.name,
-        "provider_name": "registry.dmsform.io/dmsform/dms",
+        "provider_name": PROVIDER_NAME,
         "change": change,
     });
     if let Some(i) = &c.index {
@@ -54,8 +56,15 @@ fn mask_or_empty(m: &Value) -> Value {
     if m.is_null() { json!({}) } else { m.clone() }
 }
 
-/// The JSON plan. `variables` are the non-sensitive input variables.
-pub fn plan_json(p: &Plan, variables: &BTreeMap<String, Value>) -> Value {
+/// The JSON plan. `variables` are the non-sensitive input variables; `prior` (the state
+/// the plan was made against) and `config` are given when known — a saved plan file
+/// holds neither, so `show -json FILE` leaves `prior_state` and `configuration` out.
+pub fn plan_json(
+    p: &Plan,
+    variables: &BTreeMap<String, Value>,
+    prior: Option<&crate::state::State>,
+    config: Option<&crate::config::Config>,
+) -> Value {
     let resource_changes: Vec<Value> = p.changes.iter().map(change_json).collect();
     let resource_drift: Vec<Value> = p.drift.iter().map(change_json).collect();
     let mut output_changes = Map::new();
@@ -80,32 +89,40 @@ pub fn plan_json(p: &Plan, variables: &BTreeMap<String, Value>) -> Value {
             planned_outputs.insert(name.clone(), po);
         }
     }
-    let planned_resources: Vec<Value> = p
-        .changes
-        .iter()
-        .filter(|c| !matches!(c.action, Action::Delete))
-        .map(|c| {
-            let mut r = json!({
-                "address": c.address,
-                "mode": c.mode,
-                "type": c.kind,
-                "name": c.name,
-                "provider_name": "registry.dmsform.io/dmsform/dms",
-                "schema_version": 0,
-                "values": c.after.clone().unwrap_or(Value::Null),
-                "sensitive_values": mask_or_empty(&c.after_sensitive),
-            });
-            if let Some(i) = &c.index {
-                r["index"] = i.clone();
-            }
-            r
-        })
-        .collect();
+    // A module resource per planned instance: its values, or which of them are unknown.
+    let module_resources = |unknown_mask: bool| -> Vec<Value> {
+        p.changes
+            .iter()
+            .filter(|c| !matches!(c.action, Action::Delete))
+            .map(|c| {
+                let mut r = json!({
+                    "address": c.address,
+                    "mode": c.mode,
+                    "type": c.kind,
+                    "name": c.name,
+                    "provider_name": PROVIDER_NAME,
+                    "schema_version": 0,
+                });
+                if unknown_mask {
+                    r["values"] = mask_or_empty(&c.after_unknown);
+                } else {
+                    r["values"] = c.after.clone().unwrap_or(Value::Null);
+                    r["sensitive_values"] = mask_or_empty(&c.after_sensitive);
+                }
+                if let Some(i) = &c.index {
+                    r["index"] = i.clone();
+                }
+                r
+            })
+            .collect()
+    };
+    let planned_resources = module_resources(false);
+    let proposed_unknown = module_resources(true);
     let vars: Map<String, Value> = variables
         .iter()
         .map(|(k, v)| (k.clone(), json!({ "value": v })))
         .collect();
-    json!({
+    let mut doc = json!({
         "format_version": FORMAT_VERSION,
         "dmsform_version": env!("CARGO_PKG_VERSION"),
         "variables": vars,
@@ -113,6 +130,7 @@ pub fn plan_json(p: &Plan, variables: &BTreeMap<String, Value>) -> Value {
             "outputs": planned_outputs,
             "root_module": { "resources": planned_resources },
         },
+        "proposed_unknown": { "root_module": { "resources": proposed_unknown } },
         "resource_drift": resource_drift,
         "resource_changes": resource_changes,
         "output_changes": output_changes,
@@ -121,7 +139,18 @@ pub fn plan_json(p: &Plan, variables: &BTreeMap<String, Value>) -> Value {
         "complete": true,
         "errored": false,
         "timestamp": crate::state::lock::now_rfc3339(),
-    })
+    });
+    if let Some(state) = prior {
+        let mut ps = crate::state::show::state_json(state);
+        if let Some(m) = ps.as_object_mut() {
+            m.remove("dmsform_version");
+        }
+        doc["prior_state"] = ps;
+    }
+    if let Some(cfg) = config {
+        doc["configuration"] = crate::config::json::configuration_json(cfg, PROVIDER_NAME);
+    }
+    doc
 }
 
 #[cfg(test)]
@@ -134,6 +163,8 @@ mod tests {
         let j = plan_json(
             &p,
             &BTreeMap::from([("region".to_string(), json!("westeurope"))]),
+            None,
+            None,
         );
         for field in [
             "format_version",
@@ -172,6 +203,8 @@ mod tests {
         let mut j = plan_json(
             &p,
             &BTreeMap::from([("region".to_string(), json!("westeurope"))]),
+            None,
+            None,
         );
         j["timestamp"] = json!("(timestamp)");
         j["dmsform_version"] = json!("(version)");

@@ -1,10 +1,11 @@
-//! The human rendering of a resource instance in state, as `terraform show` and
-//! `terraform state show` print it: arguments and attributes aligned, nested blocks
-//! (`driver_share`) as blocks, absent (null) attributes left out, and secrets — whose
-//! digests are all state keeps — shown as `(sensitive value)`. Pure: no I/O.
+//! How state is shown: the human rendering of a resource instance, as `terraform show`
+//! and `terraform state show` print it (arguments and attributes aligned, nested blocks
+//! such as `driver_share` as blocks, absent (null) attributes left out, and secrets — whose
+//! digests are all state keeps — shown as `(sensitive value)`), and Terraform's JSON state
+//! representation (`show -json`, a plan's `prior_state`). Pure: no I/O.
 
-use super::{ResourceState, Status};
-use serde_json::Value;
+use super::{ResourceState, State, Status};
+use serde_json::{Value, json};
 
 /// Attributes that are nested blocks in the configuration language.
 const BLOCKS: &[&str] = &["driver_share"];
@@ -31,6 +32,56 @@ pub fn render_resource(r: &ResourceState) -> String {
     out.push_str(&body(&r.attributes, r, "", INDENT));
     out.push_str("}\n");
     out
+}
+
+/// Terraform's JSON state representation: `values.outputs` and
+/// `values.root_module.resources[]` with `sensitive_values` marking the secrets (whose
+/// values are never stored). Sensitive outputs carry no value.
+pub fn state_json(state: &State) -> Value {
+    let resources: Vec<Value> = state
+        .resources
+        .iter()
+        .map(|r| {
+            let rest = r.address.split_once('.').map_or("", |x| x.1);
+            let (name, index) = match rest.split_once('[') {
+                Some((n, i)) => {
+                    let i = i.trim_end_matches(']');
+                    (n, serde_json::from_str(i).ok())
+                }
+                None => (rest, None),
+            };
+            let mut v = json!({
+                "address": r.address, "mode": "managed", "type": r.kind, "name": name,
+                "provider_name": crate::plan::render_json::PROVIDER_NAME, "schema_version": 0,
+                "values": r.attributes,
+                "sensitive_values": crate::secret::sensitive_mask(r.sensitive_digests.keys().map(String::as_str)),
+                "depends_on": r.dependencies,
+            });
+            if let Some(i) = index {
+                v["index"] = i;
+            }
+            if r.status == Status::Tainted {
+                v["tainted"] = json!(true);
+            }
+            v
+        })
+        .collect();
+    let outputs: serde_json::Map<String, Value> = state
+        .outputs
+        .iter()
+        .map(|(k, o)| {
+            let mut v = json!({ "sensitive": o.sensitive });
+            if !o.sensitive {
+                v["value"] = o.value.clone();
+            }
+            (k.clone(), v)
+        })
+        .collect();
+    json!({
+        "format_version": "1.0",
+        "dmsform_version": state.dmsform_version,
+        "values": { "outputs": outputs, "root_module": { "resources": resources } },
+    })
 }
 
 /// The attributes of an object at `path` (dotted, "" for the resource), then its blocks.
