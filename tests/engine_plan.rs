@@ -406,6 +406,21 @@ fn graph_targets_cycles_import_and_prevent_destroy() {
         dot.contains("\"dms_oci_driver_upload.driver\" -> \"dms_oci_driver_check.before\""),
         "{dot}"
     );
+    assert!(
+        dot.contains("\"output.package\" -> \"dms_oci_driver_upload.driver\""),
+        "outputs are nodes too: {dot}"
+    );
+    let (code, plan_dot, _) = wd.run(&["graph", "-type=plan"]);
+    assert_eq!((code, plan_dot.as_str()), (0, dot.as_str()));
+    let (code, apply_dot, _) = wd.run(&["graph", "-type=apply"]);
+    assert_eq!((code, apply_dot.as_str()), (0, dot.as_str()));
+    let (code, destroy_dot, _) = wd.run(&["graph", "-type=destroy"]);
+    assert_eq!(code, 0);
+    assert!(
+        destroy_dot.contains("\"dms_oci_driver_check.before\" -> \"dms_oci_driver_upload.driver\""),
+        "destroy reverses the edges: {destroy_dot}"
+    );
+    assert!(!destroy_dot.contains("output."), "{destroy_dot}");
 
     // -target keeps the target and what it depends on.
     let (code, out, _) = wd.run(&["plan", "-target", "dms_oci_driver_upload.driver"]);

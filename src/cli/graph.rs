@@ -1,5 +1,7 @@
 //! `dmsform graph [-type=plan|apply|destroy] [-draw-cycles]`: the dependency graph of the
-//! configuration's resource instances in DOT, edges from dependent to dependency.
+//! configuration's resource instances and outputs in DOT, edges from dependent to
+//! dependency. The plan and apply graphs are the same graph here (dmsform has no provider
+//! or variable nodes to add); the destroy graph reverses the edges and has no outputs.
 
 use super::common::{ordered_vars, runtime};
 use crate::graph::Dag;
@@ -116,10 +118,46 @@ pub fn run(a: GraphArgs) -> i32 {
             }
             rev.into_iter().collect()
         } else {
+            let mut nodes = nodes;
+            nodes.extend(output_nodes(&config, &instances));
             nodes
         };
         let (dag, cycles) = Dag::with_cycles(nodes);
         crate::out!("{}", dag.to_dot_highlighting("dmsform", &cycles));
         0
     })
+}
+
+/// One `output.NAME` node per output, depending on every instance of each resource its
+/// value references or its `depends_on` names.
+fn output_nodes(
+    config: &crate::config::Config,
+    instances: &std::collections::BTreeMap<String, crate::config::ResourceInstance>,
+) -> Vec<(String, Vec<String>)> {
+    config
+        .outputs
+        .values()
+        .map(|o| {
+            let mut resources: Vec<(String, String)> =
+                crate::config::refs::references(&o.value.expr)
+                    .iter()
+                    .filter_map(|r| Some((r.root_name().to_string(), r.attr()?.to_string())))
+                    .collect();
+            resources.extend(
+                o.depends_on
+                    .iter()
+                    .map(|(a, _)| (a.resource_type.clone(), a.name.clone())),
+            );
+            let deps: Vec<String> = instances
+                .iter()
+                .filter(|(_, i)| {
+                    resources
+                        .iter()
+                        .any(|(t, n)| &i.addr.resource_type == t && &i.addr.name == n)
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            (format!("output.{}", o.name), deps)
+        })
+        .collect()
 }
