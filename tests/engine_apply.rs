@@ -401,3 +401,218 @@ fn no_secret_reaches_any_file_or_output() {
     let state: Value = wd.state();
     assert!(state["resources"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn one_interrupt_or_sigterm_waits_for_running_tasks_and_starts_nothing_new() {
+    for signal in ["INT", "TERM"] {
+        let share = share_with_driver();
+        let emu = EmulatorProc::start(&["--share-root", &share_arg(&share), "--run-for", "1500ms"]);
+        let wd = Workdir::new(&(provider(&emu.base) + &seed("svc1", "\\\\\\\\fs\\\\drivers")));
+        let mut child = wd
+            .cmd(&["apply", "-auto-approve"])
+            .env("DMSFORM_PROGRESS_INTERVAL", "300ms")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = String::new();
+        wait_for_line(
+            &mut lines,
+            "dms_oci_driver_check.before: Creating...",
+            &mut seen,
+        );
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        for line in lines {
+            seen.push_str(&line.unwrap_or_default());
+            seen.push('\n');
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "SIG{signal}: {seen}");
+        // The running check was waited for (with Terraform's progress lines), nothing
+        // after it started.
+        assert!(seen.contains("Interrupt received"), "SIG{signal}: {seen}");
+        assert!(
+            seen.contains("dms_oci_driver_check.before: Still creating... ["),
+            "SIG{signal}: {seen}"
+        );
+        assert!(
+            seen.contains("dms_oci_driver_check.before: Creation complete after"),
+            "SIG{signal}: {seen}"
+        );
+        assert!(
+            !seen.contains("dms_oci_driver_upload.driver: Creating..."),
+            "SIG{signal}: {seen}"
+        );
+        assert!(
+            !emu.requests()
+                .iter()
+                .any(|r| r["method"] == "PUT" && r["task"] == "uploadOCIDriver"),
+            "SIG{signal}: the upload was never sent"
+        );
+        let state = wd.state();
+        let names = resource_names(&state);
+        assert_eq!(names, vec!["dms_oci_driver_check.before"], "SIG{signal}");
+        assert_eq!(state["resources"][0]["status"], "ready");
+        assert_eq!(state["resources"][0]["attributes"]["state"], "Succeeded");
+        // The next apply carries on from there.
+        let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.contains("2 added"), "{out}");
+    }
+}
+
+#[test]
+fn refresh_and_the_approval_prompt() {
+    let share = share_with_driver();
+    let emu = EmulatorProc::start(&["--share-root", &share_arg(&share)]);
+    let wd = Workdir::new(&(provider(&emu.base) + &seed("svc1", "\\\\\\\\fs\\\\drivers")));
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // refresh records that the check vanished, and changes nothing remote.
+    let (s, _) = emu.http(
+        "DELETE",
+        &format!(
+            "{}/checkOCIDriver?api-version=2025-06-30",
+            emu.tasks_url("rg", "svc1")
+        ),
+        None,
+    );
+    assert_eq!(s, 200);
+    let writes = |emu: &EmulatorProc| {
+        emu.requests()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .count()
+    };
+    let before = writes(&emu);
+    let (code, out, err) = wd.run(&["refresh"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(writes(&emu), before, "refresh changes nothing remote");
+    assert!(
+        !resource_names(&wd.state()).contains(&"dms_oci_driver_check.before".to_string()),
+        "the vanished task is forgotten"
+    );
+    // Without -auto-approve, apply asks; anything but "yes" cancels it.
+    let answer = |text: &str| {
+        let mut child = wd
+            .cmd(&["apply"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = answer("no\n");
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(
+        out.contains("Do you want to perform these actions?"),
+        "{out}"
+    );
+    assert!(out.contains("Only 'yes' will be accepted"), "{out}");
+    assert!(err.contains("Apply cancelled."), "{err}");
+    assert_eq!(writes(&emu), before, "a cancelled apply sends nothing");
+    let (code, out, err) = answer("yes\n");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("Apply complete! Resources: 1 added"), "{out}");
+}
+
+#[test]
+fn force_unlock_removes_a_stuck_local_lock() {
+    let emu = EmulatorProc::start(&["--run-for", "1500ms"]);
+    let wd = Workdir::new(&check_only(&emu.base, "hangingCheck", ""));
+    let mut holder = wd
+        .cmd(&["apply", "-auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    wait_for_line(&mut lines, "Creating...", &mut seen);
+    // A holder that hangs: stopped, it keeps its lock and never finishes.
+    let pid = holder.id().to_string();
+    let signal = |sig: &str| {
+        std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+    };
+    signal("-STOP");
+    let (code, _, err) = wd.run(&["plan"]);
+    assert_eq!(code, 1);
+    let id = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ID:"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| panic!("the lock error names its ID: {err}"));
+    let (code, _, err) = wd.run(&["force-unlock", "-force", "not-the-id"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&id),
+        "a wrong ID is refused, naming the right one: {err}"
+    );
+    let (code, out, err) = wd.run(&["force-unlock", "-force", &id]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("successfully unlocked"), "{out}");
+    // The hung holder no longer blocks others: this plan takes the lock, resolves the
+    // holder's recorded intent by reading the task, and finds nothing left to do.
+    let (code, out, err) = wd.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    signal("-KILL");
+    let _ = holder.wait();
+}
+
+#[test]
+fn checks_warn_after_plan_and_apply_and_are_recorded_even_with_nothing_to_change() {
+    let emu = EmulatorProc::start(&[]);
+    let check = "\ncheck \"still_queued\" {\n  assert {\n    condition     = dms_oci_driver_check.long.state == \"Queued\"\n    error_message = \"The check task is ${dms_oci_driver_check.long.state}.\"\n  }\n}\n";
+    let wd = Workdir::new(&(check_only(&emu.base, "checkedCheck", "") + check));
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("Warning: Check block assertion failed"),
+        "{err}"
+    );
+    assert!(err.contains("in check \"still_queued\""), "{err}");
+    assert!(err.contains("The check task is Succeeded."), "{err}");
+    assert_eq!(wd.state()["checks"]["still_queued"]["status"], "fail");
+    // A plan shows it again; an apply with nothing to change still evaluates and records it.
+    let (code, _, err) = wd.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("Warning: Check block assertion failed"),
+        "{err}"
+    );
+    let mut state = wd.state();
+    state["checks"] = serde_json::json!({});
+    std::fs::write(
+        wd.path().join("dmsform.state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Resources: 0 added"), "{out}");
+    assert!(
+        err.contains("Warning: Check block assertion failed"),
+        "{err}"
+    );
+    assert_eq!(wd.state()["checks"]["still_queued"]["status"], "fail");
+}

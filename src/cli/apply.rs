@@ -200,6 +200,21 @@ async fn execute_in(
                 crate::out!("{}", render_plan(&planned.plan, Style { color: s.color }));
             }
             if !planned.plan.has_changes() {
+                // Nothing to change, but the checks still run, as after any apply.
+                if !destroy && flags.refresh {
+                    match s.read_statuses_and_checks(run.parallelism).await {
+                        Ok(w) => {
+                            if !w.is_empty() {
+                                crate::err!("{}", s.render(&w));
+                            }
+                            if let Err(e) = s.record_checks().await {
+                                crate::err!("{}", e.0);
+                                return 1;
+                            }
+                        }
+                        Err(e) => crate::err!("{}", e.0),
+                    }
+                }
                 if let Err(e) = s.record_outputs().await {
                     crate::err!("{}", e.0);
                     return 1;
@@ -254,7 +269,9 @@ async fn execute_in(
         match s.read_statuses_and_checks(run.parallelism).await {
             Ok(w) => {
                 diags.extend(w);
-                s.state.checks = crate::drift::checks::results(&s.checks);
+                if let Err(e) = s.record_checks().await {
+                    crate::err!("{}", e.0);
+                }
             }
             Err(e) => crate::err!("{}", e.0),
         }

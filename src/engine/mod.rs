@@ -311,6 +311,21 @@ impl Session {
 
     /// Evaluates the outputs with the current state and records them (sensitive values
     /// are not stored).
+    /// Records the outcome of the last check evaluation in state (written only when it
+    /// changed).
+    pub async fn record_checks(&mut self) -> Result<(), Failed> {
+        let results = crate::drift::checks::results(&self.checks);
+        if results != self.state.checks {
+            self.state.checks = results;
+            self.ws
+                .store
+                .write(&mut self.state)
+                .await
+                .map_err(|e| Failed(format!("Error: Failed to persist state\n\n{e}\n")))?;
+        }
+        Ok(())
+    }
+
     pub async fn record_outputs(&mut self) -> Result<Diagnostics, Failed> {
         let mut known = known_from_state(&self.state);
         known.data = self.data.clone();
