@@ -191,6 +191,40 @@ fn wait_for_line(
     panic!("output ended before {needle:?}: {seen}");
 }
 
+/// Starts `dmsform apply -auto-approve` and reads its output until a line holds `needle`;
+/// returns the process, the rest of its output and what was read so far.
+fn apply_until(
+    wd: &Workdir,
+    env: &[(&str, &str)],
+    needle: &str,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+    String,
+) {
+    let mut cmd = wd.cmd(&["apply", "-auto-approve"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    wait_for_line(&mut lines, needle, &mut seen);
+    (child, lines, seen)
+}
+
+/// Sends a signal (`INT`, `TERM`, `STOP`, `KILL`) to a child process.
+fn signal(child: &std::process::Child, sig: &str) {
+    std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
 fn check_only(base: &str, task: &str, extra: &str) -> String {
     provider(base)
         + &format!(
@@ -202,25 +236,10 @@ fn check_only(base: &str, task: &str, extra: &str) -> String {
 fn two_interrupts_cancel_the_running_task_and_record_it() {
     let emu = EmulatorProc::start(&["--run-for", "60s"]);
     let wd = Workdir::new(&check_only(&emu.base, "longCheck", ""));
-    let mut child = wd
-        .cmd(&["apply", "-auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    wait_for_line(&mut lines, "Running", &mut seen);
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
+    let (mut child, mut lines, mut seen) = apply_until(&wd, &[], "Running");
+    signal(&child, "INT");
     wait_for_line(&mut lines, "Interrupt received", &mut seen);
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
+    signal(&child, "INT");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}");
     let task = emu.wait_terminal("rg", "svc1", "longCheck");
@@ -266,15 +285,7 @@ fn a_create_timeout_cancels_the_task() {
 fn a_second_apply_fails_fast_naming_the_lock_holder_or_waits_for_it() {
     let emu = EmulatorProc::start(&["--run-for", "3s"]);
     let wd = Workdir::new(&check_only(&emu.base, "lockedCheck", ""));
-    let mut first = wd
-        .cmd(&["apply", "-auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    wait_for_line(&mut lines, "Creating...", &mut seen);
+    let (mut first, _lines, _) = apply_until(&wd, &[], "Creating...");
     let t0 = Instant::now();
     let (code, _, err) = wd.run(&["apply", "-auto-approve"]);
     assert_eq!(code, 1);
@@ -404,58 +415,46 @@ fn no_secret_reaches_any_file_or_output() {
 
 #[test]
 fn one_interrupt_or_sigterm_waits_for_running_tasks_and_starts_nothing_new() {
-    for signal in ["INT", "TERM"] {
+    for sig in ["INT", "TERM"] {
         let share = share_with_driver();
         let emu = EmulatorProc::start(&["--share-root", &share_arg(&share), "--run-for", "1500ms"]);
         let wd = Workdir::new(&(provider(&emu.base) + &seed("svc1", "\\\\\\\\fs\\\\drivers")));
-        let mut child = wd
-            .cmd(&["apply", "-auto-approve"])
-            .env("DMSFORM_PROGRESS_INTERVAL", "300ms")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut seen = String::new();
-        wait_for_line(
-            &mut lines,
+        let (mut child, lines, mut seen) = apply_until(
+            &wd,
+            &[("DMSFORM_PROGRESS_INTERVAL", "300ms")],
             "dms_oci_driver_check.before: Creating...",
-            &mut seen,
         );
-        std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap();
+        signal(&child, sig);
         for line in lines {
             seen.push_str(&line.unwrap_or_default());
             seen.push('\n');
         }
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(130), "SIG{signal}: {seen}");
+        assert_eq!(status.code(), Some(130), "SIG{sig}: {seen}");
         // The running check was waited for (with Terraform's progress lines), nothing
         // after it started.
-        assert!(seen.contains("Interrupt received"), "SIG{signal}: {seen}");
+        assert!(seen.contains("Interrupt received"), "SIG{sig}: {seen}");
         assert!(
             seen.contains("dms_oci_driver_check.before: Still creating... ["),
-            "SIG{signal}: {seen}"
+            "SIG{sig}: {seen}"
         );
         assert!(
             seen.contains("dms_oci_driver_check.before: Creation complete after"),
-            "SIG{signal}: {seen}"
+            "SIG{sig}: {seen}"
         );
         assert!(
             !seen.contains("dms_oci_driver_upload.driver: Creating..."),
-            "SIG{signal}: {seen}"
+            "SIG{sig}: {seen}"
         );
         assert!(
             !emu.requests()
                 .iter()
                 .any(|r| r["method"] == "PUT" && r["task"] == "uploadOCIDriver"),
-            "SIG{signal}: the upload was never sent"
+            "SIG{sig}: the upload was never sent"
         );
         let state = wd.state();
         let names = resource_names(&state);
-        assert_eq!(names, vec!["dms_oci_driver_check.before"], "SIG{signal}");
+        assert_eq!(names, vec!["dms_oci_driver_check.before"], "SIG{sig}");
         assert_eq!(state["resources"][0]["status"], "ready");
         assert_eq!(state["resources"][0]["attributes"]["state"], "Succeeded");
         // The next apply carries on from there.
@@ -537,24 +536,9 @@ fn refresh_and_the_approval_prompt() {
 fn force_unlock_removes_a_stuck_local_lock() {
     let emu = EmulatorProc::start(&["--run-for", "1500ms"]);
     let wd = Workdir::new(&check_only(&emu.base, "hangingCheck", ""));
-    let mut holder = wd
-        .cmd(&["apply", "-auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    wait_for_line(&mut lines, "Creating...", &mut seen);
+    let (mut holder, _lines, _) = apply_until(&wd, &[], "Creating...");
     // A holder that hangs: stopped, it keeps its lock and never finishes.
-    let pid = holder.id().to_string();
-    let signal = |sig: &str| {
-        std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap()
-    };
-    signal("-STOP");
+    signal(&holder, "STOP");
     let (code, _, err) = wd.run(&["plan"]);
     assert_eq!(code, 1);
     let id = err
@@ -575,7 +559,7 @@ fn force_unlock_removes_a_stuck_local_lock() {
     // holder's recorded intent by reading the task, and finds nothing left to do.
     let (code, out, err) = wd.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    signal("-KILL");
+    signal(&holder, "KILL");
     let _ = holder.wait();
 }
 

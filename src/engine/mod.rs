@@ -182,11 +182,7 @@ impl Session {
             }
         }
         if persist {
-            self.ws
-                .store
-                .write(&mut self.state)
-                .await
-                .map_err(|e| Failed(format!("Error: Failed to persist state\n\n{e}\n")))?;
+            self.persist().await?;
         }
         Ok(())
     }
@@ -309,23 +305,28 @@ impl Session {
         Ok(warnings)
     }
 
-    /// Evaluates the outputs with the current state and records them (sensitive values
-    /// are not stored).
+    /// Writes the state through the store, failing the run loudly if it cannot.
+    async fn persist(&mut self) -> Result<(), Failed> {
+        self.ws
+            .store
+            .write(&mut self.state)
+            .await
+            .map_err(|e| Failed(format!("Error: Failed to persist state\n\n{e}\n")))
+    }
+
     /// Records the outcome of the last check evaluation in state (written only when it
     /// changed).
     pub async fn record_checks(&mut self) -> Result<(), Failed> {
         let results = crate::drift::checks::results(&self.checks);
         if results != self.state.checks {
             self.state.checks = results;
-            self.ws
-                .store
-                .write(&mut self.state)
-                .await
-                .map_err(|e| Failed(format!("Error: Failed to persist state\n\n{e}\n")))?;
+            self.persist().await?;
         }
         Ok(())
     }
 
+    /// Evaluates the outputs with the current state and records them (sensitive values
+    /// are not stored).
     pub async fn record_outputs(&mut self) -> Result<Diagnostics, Failed> {
         let mut known = known_from_state(&self.state);
         known.data = self.data.clone();
@@ -349,11 +350,7 @@ impl Session {
         }
         if outputs != self.state.outputs {
             self.state.outputs = outputs;
-            self.ws
-                .store
-                .write(&mut self.state)
-                .await
-                .map_err(|e| Failed(format!("Error: Failed to persist state\n\n{e}\n")))?;
+            self.persist().await?;
         }
         Ok(diags)
     }
