@@ -58,6 +58,36 @@ fn expect_category(
     err
 }
 
+/// The instances the next plan proposes to change, with their actions.
+fn planned(wd: &Workdir) -> Vec<(String, String)> {
+    let (code, out, err) = wd.run(&["plan", "-json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON plan");
+    doc["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .filter(|c| c["change"]["actions"] != serde_json::json!(["no-op"]))
+        .map(|c| {
+            let actions: Vec<&str> = c["change"]["actions"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            (
+                c["address"].as_str().unwrap_or_default().to_string(),
+                actions.join(","),
+            )
+        })
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
 #[test]
 fn driver_conflict_two_installs_at_once() {
     let share = share_with_driver();
@@ -83,6 +113,13 @@ fn driver_conflict_two_installs_at_once() {
     assert!(
         err.contains("Wait for the other installation to finish"),
         "actionable message: {err}"
+    );
+    // Exactly the install that lost the race runs again (replaced: it ended Failed).
+    let again = planned(&wd);
+    assert!(
+        again == pairs(&[("dms_oci_driver_install.first", "delete,create")])
+            || again == pairs(&[("dms_oci_driver_install.second", "delete,create")]),
+        "{again:?}"
     );
 }
 
@@ -117,6 +154,13 @@ fn storage_access_bad_share_credentials() {
     assert!(
         emu.task("rg", "svc", "inst").is_none(),
         "the install was skipped"
+    );
+    assert_eq!(
+        planned(&wd),
+        pairs(&[
+            ("dms_oci_driver_install.inst", "create"),
+            ("dms_oci_driver_upload.up", "delete,create"),
+        ])
     );
 
     // -json carries the category as a field.
@@ -167,6 +211,10 @@ fn installation_failure_mid_run() {
         "upload the driver package again",
         "TaskFailed: The task failed while running",
     );
+    assert_eq!(
+        planned(&wd),
+        pairs(&[("dms_oci_driver_install.inst", "delete,create")])
+    );
     // The retry converges once the fault is spent.
     let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -193,6 +241,10 @@ fn permission_issue_403() {
         ["dms_oci_driver_check.independent"],
         "nothing recorded for the refused task"
     );
+    assert_eq!(
+        planned(&wd),
+        pairs(&[("dms_oci_driver_check.denied", "create")])
+    );
 }
 
 #[test]
@@ -202,12 +254,17 @@ fn permission_issue_401_expired_token() {
         + &check("independent", "other", "independent")
         + &check("denied", "svc", "denied");
     let wd = Workdir::new(&cfg);
-    expect_category(
+    let err = expect_category(
         &wd,
         &emu,
         "Permission issue",
         "sign in again",
-        "ExpiredAuthenticationToken",
+        "(ExpiredAuthenticationToken) The access token expiry UTC time is earlier than current UTC time. Acquire a new token.",
+    );
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert_eq!(
+        planned(&wd),
+        pairs(&[("dms_oci_driver_check.denied", "create")])
     );
 }
 
@@ -226,7 +283,11 @@ fn resource_constraint_throttling_beyond_retries() {
         &emu,
         "Resource constraint",
         "lower -parallelism",
-        "SubscriptionRequestsThrottled",
+        "(SubscriptionRequestsThrottled) Number of requests for subscription exceeded the limit. Please try again after 0 seconds.",
+    );
+    assert_eq!(
+        planned(&wd),
+        pairs(&[("dms_oci_driver_check.throttled", "create")])
     );
     let puts = emu
         .requests()
