@@ -387,6 +387,62 @@ mod tests {
         assert!(!format!("{c:?}").contains("tok-"));
     }
 
+    #[derive(Debug)]
+    struct Refusing(AtomicU32);
+
+    #[async_trait]
+    impl TokenCredential for Refusing {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                "not configured here",
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_chain_tries_in_order_then_keeps_the_first_that_works() {
+        let refusing = Arc::new(Refusing(AtomicU32::new(0)));
+        let working = Arc::new(Counting {
+            calls: AtomicU32::new(0),
+            lifetime: time::Duration::hours(1),
+        });
+        let unused = Arc::new(Counting {
+            calls: AtomicU32::new(0),
+            lifetime: time::Duration::hours(1),
+        });
+        let chain = ChainCredential {
+            links: vec![
+                CachedCredential::new("client secret", refusing.clone()),
+                CachedCredential::new("workload identity", working.clone()),
+                CachedCredential::new("developer tools", unused.clone()),
+            ],
+            chosen: tokio::sync::Mutex::new(None),
+        };
+        assert_eq!(chain.token().await.unwrap().expose(), "tok-0");
+        assert_eq!(chain.token().await.unwrap().expose(), "tok-0");
+        assert_eq!(
+            refusing.0.load(Ordering::SeqCst),
+            1,
+            "tried once, then skipped"
+        );
+        assert_eq!(working.calls.load(Ordering::SeqCst), 1, "cached");
+        assert_eq!(unused.calls.load(Ordering::SeqCst), 0, "never reached");
+
+        let none = ChainCredential {
+            links: vec![CachedCredential::new("client secret", refusing.clone())],
+            chosen: tokio::sync::Mutex::new(None),
+        };
+        let err = none.token().await.unwrap_err().to_string();
+        assert!(err.contains("no credential in the chain worked"), "{err}");
+        assert!(err.contains("not configured here"), "{err}");
+    }
+
     #[test]
     fn refresh_margin() {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
