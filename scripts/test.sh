@@ -28,6 +28,9 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
+step "cargo check of the fuzz target (fuzz/, its own workspace; the fuzzer itself runs with cargo fuzz)"
+CARGO_TARGET_DIR="$PWD/target" cargo check --quiet --locked --manifest-path fuzz/Cargo.toml
+
 step "cargo build"
 cargo build --quiet
 export DMSFORM_BIN="$PWD/target/debug/dmsform"
