@@ -45,7 +45,7 @@ macro_rules! err {
 /// Installs a panic hook that reports a bug in one short paragraph instead of Rust's
 /// panic message and backtrace (set `DMSFORM_BACKTRACE=1` to get those).
 pub fn install_panic_hook() {
-    if std::env::var_os("DMSFORM_BACKTRACE").is_some() {
+    if std::env::var("DMSFORM_BACKTRACE").is_ok_and(|v| !v.is_empty() && v != "0") {
         return;
     }
     std::panic::set_hook(Box::new(|info| {

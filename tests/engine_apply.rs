@@ -536,9 +536,18 @@ fn refresh_and_the_approval_prompt() {
 fn force_unlock_removes_a_stuck_local_lock() {
     let emu = EmulatorProc::start(&["--run-for", "1500ms"]);
     let wd = Workdir::new(&check_only(&emu.base, "hangingCheck", ""));
-    let (mut holder, _lines, _) = apply_until(&wd, &[], "Creating...");
+    let (holder, _lines, _) = apply_until(&wd, &[], "Creating...");
+    // Killed however the test ends, so a failed assertion leaves no stopped process.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let holder = KillOnDrop(holder);
     // A holder that hangs: stopped, it keeps its lock and never finishes.
-    signal(&holder, "STOP");
+    signal(&holder.0, "STOP");
     let (code, _, err) = wd.run(&["plan"]);
     assert_eq!(code, 1);
     let id = err
@@ -559,8 +568,7 @@ fn force_unlock_removes_a_stuck_local_lock() {
     // holder's recorded intent by reading the task, and finds nothing left to do.
     let (code, out, err) = wd.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    signal(&holder, "KILL");
-    let _ = holder.wait();
+    drop(holder);
 }
 
 #[test]

@@ -349,6 +349,20 @@ fn json_plan_has_terraforms_fields_and_no_secrets() {
     assert!(up["values"]["driver_share"]["password"].is_null());
     assert_eq!(doc["applyable"], false);
     assert!(!out.contains("Sh4re-Passw0rd"));
+    // show -json of a saved plan is the same document, prior state and configuration too.
+    let (code, _, err) = wd.run(&["plan", "-out", "saved.plan"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, shown, err) = wd.run(&["show", "-json", "saved.plan"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: Value = serde_json::from_str(&shown).expect("show -json prints JSON");
+    for field in [
+        "prior_state",
+        "configuration",
+        "resource_changes",
+        "planned_values",
+    ] {
+        assert_eq!(shown[field], doc[field], "{field}");
+    }
 }
 
 #[test]
@@ -421,6 +435,18 @@ fn graph_targets_cycles_import_and_prevent_destroy() {
         "destroy reverses the edges: {destroy_dot}"
     );
     assert!(!destroy_dot.contains("output."), "{destroy_dot}");
+    // An output that reaches a resource through a local depends on it too.
+    wd.write(
+        "extra.hcl",
+        "locals {\n  up = dms_oci_driver_upload.driver\n}\n\noutput \"via_local\" {\n  value = local.up.id\n}\n",
+    );
+    let (code, dot, err) = wd.run(&["graph"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        dot.contains("\"output.via_local\" -> \"dms_oci_driver_upload.driver\""),
+        "{dot}"
+    );
+    std::fs::remove_file(wd.path().join("extra.hcl")).unwrap();
 
     // -target keeps the target and what it depends on.
     let (code, out, _) = wd.run(&["plan", "-target", "dms_oci_driver_upload.driver"]);

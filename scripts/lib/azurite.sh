@@ -10,7 +10,13 @@ AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 AZURITE_VERSION=2025-11-05
 
 azurite_start() {
-  local root main log port
+  local root main log port tool
+  for tool in node npm python3 curl; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "This example needs $tool (Node.js and npm run Azurite, python3 signs SAS tokens, curl talks to it)." >&2
+      return 1
+    fi
+  done
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   main="${AZURITE_BLOB_MAIN:-$root/node_modules/azurite/dist/src/blob/main.js}"
   if [ ! -f "$main" ]; then

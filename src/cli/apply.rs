@@ -212,7 +212,12 @@ async fn execute_in(
                                 return 1;
                             }
                         }
-                        Err(e) => crate::err!("{}", e.0),
+                        Err(e) => {
+                            // The checks could not be read (service unreachable, Ctrl-C):
+                            // an error, as a failed data source read is in Terraform.
+                            crate::err!("{}", e.0);
+                            return 1;
+                        }
                     }
                 }
                 if let Err(e) = s.record_outputs().await {
@@ -220,8 +225,14 @@ async fn execute_in(
                     return 1;
                 }
                 let verb = if destroy { "Destroy" } else { "Apply" };
-                crate::outln!("\n{verb} complete! Resources: 0 added, 0 changed, 0 destroyed.");
-                crate::out!("{}", render_outputs(&s.state));
+                if s.json {
+                    let p = s.printer();
+                    p.emit(serde_json::json!({"@level": "info", "@message": format!("{verb} complete! Resources: 0 added, 0 changed, 0 destroyed."), "type": "change_summary", "changes": {"add": 0, "change": 0, "remove": 0, "import": 0, "operation": op}}));
+                    p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs_json(&s.state)}));
+                } else {
+                    crate::outln!("\n{verb} complete! Resources: 0 added, 0 changed, 0 destroyed.");
+                    crate::out!("{}", render_outputs(&s.state));
+                }
                 return 0;
             }
             if !auto_approve && !confirm(destroy) {
@@ -264,6 +275,9 @@ async fn execute_in(
     }
     let outcome = s.apply(&plan, instances, run.parallelism).await;
     let mut diags = failures(&outcome);
+    // Errors after the changes (reading the checks, recording them or the outputs): the
+    // changes are done, but the run did not finish cleanly.
+    let mut after_error = false;
     if !destroy && !outcome.interrupted && outcome.state_error.is_none() && flags.refresh {
         // Checks are evaluated after apply too, with fresh driver statuses.
         match s.read_statuses_and_checks(run.parallelism).await {
@@ -271,15 +285,22 @@ async fn execute_in(
                 diags.extend(w);
                 if let Err(e) = s.record_checks().await {
                     crate::err!("{}", e.0);
+                    after_error = true;
                 }
             }
-            Err(e) => crate::err!("{}", e.0),
+            Err(e) => {
+                crate::err!("{}", e.0);
+                after_error = true;
+            }
         }
     }
     if !destroy && outcome.state_error.is_none() {
         match s.record_outputs().await {
             Ok(d) => diags.extend(d),
-            Err(e) => crate::err!("{}", e.0),
+            Err(e) => {
+                crate::err!("{}", e.0);
+                after_error = true;
+            }
         }
     } else if destroy && outcome.failures.is_empty() {
         s.state.outputs.clear();
@@ -305,25 +326,11 @@ async fn execute_in(
             p.emit(crate::engine::diagnostic_json(d, None));
         }
         p.emit(serde_json::json!({"@level": "info", "@message": format!("Apply: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed), "type": "change_summary", "changes": {"add": outcome.added, "change": outcome.changed, "remove": outcome.destroyed, "import": outcome.adopted, "operation": op}}));
-        let outputs: serde_json::Map<String, serde_json::Value> = s
-            .state
-            .outputs
-            .iter()
-            .map(|(k, o)| {
-                (
-                    k.clone(),
-                    serde_json::json!({"sensitive": o.sensitive, "value": o.value}),
-                )
-            })
-            .collect();
-        p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs}));
-        return if outcome.failures.is_empty()
-            && outcome.state_error.is_none()
-            && !outcome.interrupted
-        {
-            0
-        } else if outcome.interrupted {
+        p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs_json(&s.state)}));
+        return if outcome.interrupted {
             130
+        } else if outcome.failures.is_empty() && outcome.state_error.is_none() && !after_error {
+            0
         } else {
             1
         };
@@ -353,7 +360,7 @@ async fn execute_in(
         if !destroy {
             crate::out!("{}", render_outputs(&s.state));
         }
-        0
+        i32::from(after_error)
     } else {
         crate::outln!(
             "\n{verb} incomplete. Resources: {adopted}{} added, {} changed, {} destroyed; {} failed.",
@@ -364,6 +371,25 @@ async fn execute_in(
         );
         if outcome.interrupted { 130 } else { 1 }
     }
+}
+
+/// The `outputs` of an apply's JSON stream: sensitive outputs carry no value.
+fn outputs_json(state: &crate::state::State) -> serde_json::Map<String, serde_json::Value> {
+    state
+        .outputs
+        .iter()
+        .map(|(k, o)| {
+            let value = if o.sensitive {
+                serde_json::Value::Null
+            } else {
+                o.value.clone()
+            };
+            (
+                k.clone(),
+                serde_json::json!({"sensitive": o.sensitive, "value": value}),
+            )
+        })
+        .collect()
 }
 
 pub fn run_force_unlock(a: ForceUnlockArgs) -> i32 {

@@ -138,23 +138,18 @@ fn output_nodes(
         .outputs
         .values()
         .map(|o| {
-            let mut resources: Vec<(String, String)> =
-                crate::config::refs::references(&o.value.expr)
-                    .iter()
-                    .filter_map(|r| Some((r.root_name().to_string(), r.attr()?.to_string())))
-                    .collect();
-            resources.extend(
-                o.depends_on
-                    .iter()
-                    .map(|(a, _)| (a.resource_type.clone(), a.name.clone())),
+            // References written in the value, and those reached through locals.
+            let mut resources = std::collections::BTreeSet::new();
+            crate::config::refs::expr_resource_refs(
+                config,
+                &o.value.expr,
+                &mut std::collections::BTreeSet::new(),
+                &mut resources,
             );
+            resources.extend(o.depends_on.iter().map(|(a, _)| a.clone()));
             let deps: Vec<String> = instances
                 .iter()
-                .filter(|(_, i)| {
-                    resources
-                        .iter()
-                        .any(|(t, n)| &i.addr.resource_type == t && &i.addr.name == n)
-                })
+                .filter(|(_, i)| resources.contains(&i.addr.resource()))
                 .map(|(k, _)| k.clone())
                 .collect();
             (format!("output.{}", o.name), deps)

@@ -304,7 +304,7 @@ fn exit_status(path: &[String]) -> &'static str {
             "0 no drift; 1 an error (unreachable service, invalid configuration); 2 drift: a managed task changed remotely, failed or vanished, or a check assertion failed; 3 only configuration changes are pending."
         }
         "fmt" => {
-            "0 success; 1 an error (a file does not parse); 3 with -check: a file would change."
+            "0 success; 1 a target does not exist or a directory cannot be read; 2 a file does not parse, cannot be read or cannot be written; 3 with -check: a file would change."
         }
         "validate" => "0 the configuration is valid (warnings may be shown); 1 it has errors.",
         "emulator" => {

@@ -72,12 +72,19 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
         }
     }
     let (vars, secret_vars) = planfile::variables(&s.ws.config, &s.digester);
+    let prior_state = s
+        .had_state
+        .then(|| crate::plan::render_json::prior_state_json(&planned.refreshed));
+    let configuration = crate::config::json::configuration_json(
+        &s.ws.config,
+        crate::plan::render_json::PROVIDER_NAME,
+    );
     if a.json {
         let doc = plan_json(
             &planned.plan,
             &vars,
-            s.had_state.then_some(&s.state),
-            Some(&s.ws.config),
+            prior_state.clone(),
+            Some(configuration.clone()),
         );
         crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
@@ -99,6 +106,8 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
                 replace: a.flags.replace.iter().cloned().collect(),
             },
             plan: planned.plan.clone(),
+            prior_state,
+            configuration: Some(configuration),
         };
         if let Err(e) = file.write(out) {
             crate::errln!("Error: Failed to write plan file\n\n{}: {e}", out.display());

@@ -36,8 +36,13 @@ pub fn run(a: ShowArgs) -> i32 {
         if a.json {
             crate::outln!(
                 "{}",
-                serde_json::to_string_pretty(&plan_json(&pf.plan, &pf.variables, None, None))
-                    .unwrap_or_default()
+                serde_json::to_string_pretty(&plan_json(
+                    &pf.plan,
+                    &pf.variables,
+                    pf.prior_state.clone(),
+                    pf.configuration.clone()
+                ))
+                .unwrap_or_default()
             );
         } else {
             crate::out!("{}", render_plan(&pf.plan, Style { color }));

@@ -181,6 +181,59 @@ pub fn expr_resource_refs(
     }
 }
 
+/// The arguments whose values are secrets (`driver_share.password`, `driver_share.sas_uri`).
+pub fn secret_exprs(r: &Resource) -> Vec<&Expr> {
+    match &r.driver_share {
+        Some(DriverShare::File { args, .. }) => args.get("password").into_iter().collect(),
+        Some(DriverShare::Blob { sas_uri, .. }) => vec![sas_uri],
+        None => vec![],
+    }
+}
+
+/// Whether a resource's secret arguments read `each` or `count`, which makes its
+/// `for_each` or `count` value a carrier of secrets.
+pub fn secrets_read_the_iterator(r: &Resource) -> bool {
+    secret_exprs(r).iter().any(|e| {
+        references(&e.expr)
+            .iter()
+            .any(|x| matches!(x.root_name(), "each" | "count"))
+    })
+}
+
+/// The variables whose values can reach a secret argument: directly, through locals, or
+/// through the `for_each`/`count` of a resource whose secret arguments read `each` or
+/// `count`. Their values are kept out of plan files and JSON plans like those of sensitive
+/// variables, even when the variable is not marked sensitive.
+pub fn secret_variables(config: &Config) -> BTreeSet<String> {
+    let mut work: Vec<&Expression> = Vec::new();
+    for r in config.resources.values() {
+        work.extend(secret_exprs(r).into_iter().map(|e| &e.expr));
+        if secrets_read_the_iterator(r) {
+            work.extend(r.for_each.iter().chain(r.count.iter()).map(|e| &e.expr));
+        }
+    }
+    let mut vars = BTreeSet::new();
+    let mut seen_locals = BTreeSet::new();
+    while let Some(e) = work.pop() {
+        for r in references(e) {
+            match (r.root_name(), r.attr()) {
+                ("var", Some(name)) => {
+                    vars.insert(name.to_string());
+                }
+                ("local", Some(name)) => {
+                    if seen_locals.insert(name.to_string())
+                        && let Some(l) = config.locals.get(name)
+                    {
+                        work.push(&l.value.expr);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    vars
+}
+
 /// Every expression of a resource block, for analysis.
 pub fn resource_exprs(r: &Resource) -> Vec<&Expr> {
     let mut v: Vec<&Expr> = r.args.values().collect();

@@ -36,6 +36,13 @@ pub struct PlanFile {
     pub sensitive_variables: BTreeMap<String, String>,
     pub options: PlanOptions,
     pub plan: Plan,
+    /// For `show -json FILE`: the refreshed prior state and the configuration in
+    /// Terraform's JSON representations (both free of secrets). Absent in plan files
+    /// written before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_state: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<Value>,
 }
 
 /// Why a plan file cannot be used.
@@ -101,9 +108,12 @@ pub fn variables(
 ) -> (BTreeMap<String, Value>, BTreeMap<String, String>) {
     let mut plain = BTreeMap::new();
     let mut secret = BTreeMap::new();
+    // A variable that feeds a password or SAS URI is a secret, marked sensitive or not.
+    let secret_fed = crate::config::refs::secret_variables(config);
     for (name, v) in &config.var_values {
-        let sensitive =
-            config.variables.get(name).is_some_and(|d| d.sensitive) || v.contains_sensitive();
+        let sensitive = config.variables.get(name).is_some_and(|d| d.sensitive)
+            || v.contains_sensitive()
+            || secret_fed.contains(name);
         let json = v.unmark_deep().0.to_json().unwrap_or(Value::Null);
         if sensitive {
             secret.insert(name.clone(), digester.digest(&json.to_string()));

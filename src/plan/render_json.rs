@@ -56,14 +56,14 @@ fn mask_or_empty(m: &Value) -> Value {
     if m.is_null() { json!({}) } else { m.clone() }
 }
 
-/// The JSON plan. `variables` are the non-sensitive input variables; `prior` (the state
-/// the plan was made against) and `config` are given when known — a saved plan file
-/// holds neither, so `show -json FILE` leaves `prior_state` and `configuration` out.
+/// The JSON plan. `variables` are the non-sensitive input variables; `prior_state` (the
+/// refreshed state the plan was made against, [`prior_state_json`]) and `configuration`
+/// ([`crate::config::json::configuration_json`]) are included when given.
 pub fn plan_json(
     p: &Plan,
     variables: &BTreeMap<String, Value>,
-    prior: Option<&crate::state::State>,
-    config: Option<&crate::config::Config>,
+    prior_state: Option<Value>,
+    configuration: Option<Value>,
 ) -> Value {
     let resource_changes: Vec<Value> = p.changes.iter().map(change_json).collect();
     let resource_drift: Vec<Value> = p.drift.iter().map(change_json).collect();
@@ -140,17 +140,22 @@ pub fn plan_json(
         "errored": false,
         "timestamp": crate::state::lock::now_rfc3339(),
     });
-    if let Some(state) = prior {
-        let mut ps = crate::state::show::state_json(state);
-        if let Some(m) = ps.as_object_mut() {
-            m.remove("dmsform_version");
-        }
+    if let Some(ps) = prior_state {
         doc["prior_state"] = ps;
     }
-    if let Some(cfg) = config {
-        doc["configuration"] = crate::config::json::configuration_json(cfg, PROVIDER_NAME);
+    if let Some(c) = configuration {
+        doc["configuration"] = c;
     }
     doc
+}
+
+/// A plan's `prior_state`: Terraform's state representation of the refreshed state.
+pub fn prior_state_json(state: &crate::state::State) -> Value {
+    let mut ps = crate::state::show::state_json(state);
+    if let Some(m) = ps.as_object_mut() {
+        m.remove("dmsform_version");
+    }
+    ps
 }
 
 #[cfg(test)]
