@@ -592,6 +592,18 @@ fn checks_warn_after_plan_and_apply_and_are_recorded_even_with_nothing_to_change
         err.contains("Warning: Check block assertion failed"),
         "{err}"
     );
+    // plan -json carries them as Terraform's check results.
+    let (code, out, err) = wd.run(&["plan", "-json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).expect("JSON plan");
+    let check = &doc["checks"][0];
+    assert_eq!(check["address"]["kind"], "check");
+    assert_eq!(check["address"]["to_display"], "check.still_queued");
+    assert_eq!(check["status"], "fail");
+    assert_eq!(
+        check["instances"][0]["problems"][0]["message"],
+        "The check task is Succeeded."
+    );
     let mut state = wd.state();
     state["checks"] = serde_json::json!({});
     std::fs::write(

@@ -236,8 +236,8 @@ fn json_plan_has_terraforms_fields_and_no_secrets() {
     assert_eq!(code, 0, "{err}");
     let doc: Value = serde_json::from_str(&out).expect("plan -json prints JSON");
     // The fields Terraform's JSON output format documents for a plan (its "Plan
-    // Representation"); prior_state only once there is a state, and checks (the results of
-    // check blocks) are reported by plan's warnings and dmsform drift instead.
+    // Representation"); prior_state only once there is a state, checks only when there are
+    // check blocks (tested with them in engine_apply).
     for field in [
         "format_version",
         "variables",

@@ -79,12 +79,16 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
         &s.ws.config,
         crate::plan::render_json::PROVIDER_NAME,
     );
+    let checks = (!s.checks.is_empty()).then(|| crate::drift::checks::checks_json(&s.checks));
     if a.json {
         let doc = plan_json(
             &planned.plan,
             &vars,
-            prior_state.clone(),
-            Some(configuration.clone()),
+            crate::plan::render_json::PlanContext {
+                prior_state: prior_state.clone(),
+                configuration: Some(configuration.clone()),
+                checks: checks.clone(),
+            },
         );
         crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
@@ -108,6 +112,7 @@ async fn plan_in(s: &mut Session, a: &PlanArgs) -> i32 {
             plan: planned.plan.clone(),
             prior_state,
             configuration: Some(configuration),
+            checks,
         };
         if let Err(e) = file.write(out) {
             crate::errln!("Error: Failed to write plan file\n\n{}: {e}", out.display());

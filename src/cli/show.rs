@@ -39,8 +39,11 @@ pub fn run(a: ShowArgs) -> i32 {
                 serde_json::to_string_pretty(&plan_json(
                     &pf.plan,
                     &pf.variables,
-                    pf.prior_state.clone(),
-                    pf.configuration.clone()
+                    crate::plan::render_json::PlanContext {
+                        prior_state: pf.prior_state.clone(),
+                        configuration: pf.configuration.clone(),
+                        checks: pf.checks.clone(),
+                    },
                 ))
                 .unwrap_or_default()
             );

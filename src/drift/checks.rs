@@ -18,6 +18,37 @@ pub struct CheckOutcome {
     pub failures: Vec<(String, Option<Span>)>,
 }
 
+/// Check results in Terraform's JSON representation (the `checks` member of a JSON
+/// plan): one object per check block, with its status and the failed assertions'
+/// messages as problems.
+pub fn checks_json(outcomes: &[CheckOutcome]) -> serde_json::Value {
+    serde_json::Value::Array(
+        outcomes
+            .iter()
+            .map(|c| {
+                let address = format!("check.{}", c.name);
+                let problems: Vec<serde_json::Value> = c
+                    .failures
+                    .iter()
+                    .map(|(m, _)| serde_json::json!({ "message": m }))
+                    .collect();
+                let mut instance = serde_json::json!({
+                    "address": { "to_display": address },
+                    "status": c.status,
+                });
+                if !problems.is_empty() {
+                    instance["problems"] = serde_json::Value::Array(problems);
+                }
+                serde_json::json!({
+                    "address": { "kind": "check", "name": c.name, "to_display": address },
+                    "status": c.status,
+                    "instances": [instance],
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Evaluates every assertion of every check.
 pub fn evaluate(
     config: &Config,

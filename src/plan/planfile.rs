@@ -43,6 +43,9 @@ pub struct PlanFile {
     pub prior_state: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<Value>,
+    /// The check results at plan time, in the JSON plan's `checks` representation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Value>,
 }
 
 /// Why a plan file cannot be used.

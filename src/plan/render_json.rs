@@ -56,15 +56,20 @@ fn mask_or_empty(m: &Value) -> Value {
     if m.is_null() { json!({}) } else { m.clone() }
 }
 
-/// The JSON plan. `variables` are the non-sensitive input variables; `prior_state` (the
-/// refreshed state the plan was made against, [`prior_state_json`]) and `configuration`
-/// ([`crate::config::json::configuration_json`]) are included when given.
-pub fn plan_json(
-    p: &Plan,
-    variables: &BTreeMap<String, Value>,
-    prior_state: Option<Value>,
-    configuration: Option<Value>,
-) -> Value {
+/// The parts of a JSON plan that come from outside the plan itself, each already in
+/// Terraform's representation and free of secrets; each is written when given.
+#[derive(Debug, Clone, Default)]
+pub struct PlanContext {
+    /// The refreshed state the plan was made against ([`prior_state_json`]).
+    pub prior_state: Option<Value>,
+    /// [`crate::config::json::configuration_json`].
+    pub configuration: Option<Value>,
+    /// [`crate::drift::checks::checks_json`].
+    pub checks: Option<Value>,
+}
+
+/// The JSON plan. `variables` are the non-sensitive input variables.
+pub fn plan_json(p: &Plan, variables: &BTreeMap<String, Value>, ctx: PlanContext) -> Value {
     let resource_changes: Vec<Value> = p.changes.iter().map(change_json).collect();
     let resource_drift: Vec<Value> = p.drift.iter().map(change_json).collect();
     let mut output_changes = Map::new();
@@ -140,11 +145,14 @@ pub fn plan_json(
         "errored": false,
         "timestamp": crate::state::lock::now_rfc3339(),
     });
-    if let Some(ps) = prior_state {
+    if let Some(ps) = ctx.prior_state {
         doc["prior_state"] = ps;
     }
-    if let Some(c) = configuration {
+    if let Some(c) = ctx.configuration {
         doc["configuration"] = c;
+    }
+    if let Some(c) = ctx.checks {
+        doc["checks"] = c;
     }
     doc
 }
@@ -168,8 +176,7 @@ mod tests {
         let j = plan_json(
             &p,
             &BTreeMap::from([("region".to_string(), json!("westeurope"))]),
-            None,
-            None,
+            PlanContext::default(),
         );
         for field in [
             "format_version",
@@ -208,8 +215,7 @@ mod tests {
         let mut j = plan_json(
             &p,
             &BTreeMap::from([("region".to_string(), json!("westeurope"))]),
-            None,
-            None,
+            PlanContext::default(),
         );
         j["timestamp"] = json!("(timestamp)");
         j["dmsform_version"] = json!("(version)");
