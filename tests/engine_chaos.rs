@@ -78,16 +78,19 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_task() {
         .unwrap_or(20261203);
     let mut rng = Lcg(seed);
     let share = share_with_driver();
-    // How long an uninterrupted apply takes here, so that the kills land inside one.
-    let full_run = {
-        let emu = EmulatorProc::start(&[
+    let emulator = || {
+        EmulatorProc::start(&[
             "--share-root",
             &format!("fs/drivers={}", share.path().display()),
             "--queued-for",
             "50ms",
             "--run-for",
             "150ms",
-        ]);
+        ])
+    };
+    // How long an uninterrupted apply takes here, so that the kills land inside one.
+    let full_run = {
+        let emu = emulator();
         let wd = Workdir::new(&config(&emu.base));
         let started = std::time::Instant::now();
         let (code, out, err) = wd.run(&["apply", "-auto-approve"]);
@@ -97,14 +100,7 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_task() {
     let window_ms = (full_run.as_millis() as u64 * 9 / 10).max(100);
     let mut killed_mid_run = 0;
     for trial in 0..trials {
-        let emu = EmulatorProc::start(&[
-            "--share-root",
-            &format!("fs/drivers={}", share.path().display()),
-            "--queued-for",
-            "50ms",
-            "--run-for",
-            "150ms",
-        ]);
+        let emu = emulator();
         let wd = Workdir::new(&config(&emu.base));
         let kill_after = Duration::from_millis(20 + rng.next() % window_ms);
         let mut child = wd

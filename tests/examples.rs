@@ -23,6 +23,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Standard output and standard error, one after the other.
+fn text_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(bin())
         .current_dir(dir)
@@ -30,14 +39,7 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String) {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    (out.status.code().unwrap_or(-1), text_of(&out))
 }
 
 #[test]
@@ -229,11 +231,7 @@ fn blob_share_example_uploads_from_azurite() {
         .env("DMSFORM_VAR_driver_sas_uri", &sas_uri)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text_of(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.contains(
@@ -268,14 +266,7 @@ fn remote_state_example_keeps_state_in_azurite() {
             .env("ARM_ACCESS_KEY", common::AZURITE_KEY)
             .output()
             .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        (out.status.code().unwrap_or(-1), text_of(&out))
     };
     let (code, out) = run_env(&["init"]);
     assert_eq!(code, 0, "{out}");
@@ -304,11 +295,7 @@ fn run_script(example: &str) -> String {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text_of(&out);
     assert_eq!(out.status.code(), Some(0), "{example}/run.sh:\n{text}");
     text
 }

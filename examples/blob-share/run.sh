@@ -4,31 +4,22 @@
 # downloads the archive over the Blob REST API), plans again (no changes) and destroys.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-# shellcheck source=../../scripts/lib/azurite.sh
-. "$root/scripts/lib/azurite.sh"
-dmsform="${DMSFORM_BIN:-}"
-if [ -z "$dmsform" ]; then
-  (cd "$root" && cargo build --quiet)
-  dmsform="$root/target/debug/dmsform"
-fi
+# shellcheck source=../../scripts/lib/examples.sh
+. "$here/../../scripts/lib/examples.sh"
+example_dmsform
 
 azurite_start
 azurite_container drivers
-azurite_upload drivers "$root/examples/oci-driver/drivers/instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip"
+azurite_upload drivers "$EXAMPLES_ROOT/examples/oci-driver/drivers/instantclient-basiclite-windows.x64-19.19.0.0.0dbru.zip"
 # The SAS URI is a secret: it goes to dmsform through the environment, never a flag.
 DMSFORM_VAR_driver_sas_uri="$AZURITE_BASE/drivers?$(azurite_sas rl 2099-01-01T00:00:00Z)"
 export DMSFORM_VAR_driver_sas_uri
 
 # Run in a scratch copy, so the example folder stays as it is in the repository.
-work="$(mktemp -d)"
-trap 'azurite_stop; rm -rf "$work"' EXIT
-cp -r "$here/." "$work/"
-rm -rf "$work/.dmsform" "$work"/dmsform.state.json*
-cd "$work"
-"$dmsform" apply -auto-approve
+example_scratch "$here"
+"$DMSFORM" apply -auto-approve
 echo
 echo "==> dmsform plan -detailed-exitcode"
-"$dmsform" plan -detailed-exitcode
+"$DMSFORM" plan -detailed-exitcode
 echo
-"$dmsform" destroy -auto-approve
+"$DMSFORM" destroy -auto-approve

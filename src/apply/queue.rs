@@ -169,7 +169,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn q(edges: &[(&'static str, &[&'static str])]) -> ReadyQueue<&'static str> {
-        ReadyQueue::new(edges.iter().map(|(k, d)| (*k, d.to_vec()))).unwrap()
+        ReadyQueue::new(edges.iter().map(|(k, d)| (*k, d.to_vec())))
+            .expect("invariant: the test graphs are acyclic")
     }
 
     #[test]
@@ -241,9 +242,10 @@ mod tests {
             let mut deps: BTreeMap<usize, BTreeSet<usize>> = (0..n).map(|i| (i, BTreeSet::new())).collect();
             for (a, b) in edges {
                 let (a, b) = (a % n, b % n);
-                if a > b { deps.get_mut(&a).unwrap().insert(b); } // edges only point backwards: acyclic
+                if a > b { deps.entry(a).or_default().insert(b); } // edges only point backwards: acyclic
             }
-            let mut q = ReadyQueue::new(deps.iter().map(|(k, d)| (*k, d.iter().copied().collect()))).unwrap();
+            let mut q = ReadyQueue::new(deps.iter().map(|(k, d)| (*k, d.iter().copied().collect())))
+                .expect("invariant: edges only point backwards");
             let mut running: Vec<usize> = Vec::new();
             let mut ran = BTreeSet::new();
             let mut pick = order.into_iter().cycle();

@@ -202,19 +202,13 @@ async fn execute_in(
             if !planned.plan.has_changes() {
                 // Nothing to change, but the checks still run, as after any apply.
                 if !destroy && flags.refresh {
-                    match s.read_statuses_and_checks(run.parallelism).await {
-                        Ok(w) => {
-                            if !w.is_empty() {
-                                crate::err!("{}", s.render(&w));
-                            }
-                            if let Err(e) = s.record_checks().await {
-                                crate::err!("{}", e.0);
-                                return 1;
-                            }
-                        }
+                    match s.run_and_record_checks(run.parallelism).await {
+                        Ok(w) if !w.is_empty() => crate::err!("{}", s.render(&w)),
+                        Ok(_) => {}
                         Err(e) => {
-                            // The checks could not be read (service unreachable, Ctrl-C):
-                            // an error, as a failed data source read is in Terraform.
+                            // The checks could not be read (service unreachable, Ctrl-C)
+                            // or recorded: an error, as a failed data source read is in
+                            // Terraform.
                             crate::err!("{}", e.0);
                             return 1;
                         }
@@ -226,9 +220,12 @@ async fn execute_in(
                 }
                 let verb = if destroy { "Destroy" } else { "Apply" };
                 if s.json {
-                    let p = s.printer();
-                    p.emit(serde_json::json!({"@level": "info", "@message": format!("{verb} complete! Resources: 0 added, 0 changed, 0 destroyed."), "type": "change_summary", "changes": {"add": 0, "change": 0, "remove": 0, "import": 0, "operation": op}}));
-                    p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs_json(&s.state)}));
+                    emit_result(
+                        s,
+                        format!("{verb} complete! Resources: 0 added, 0 changed, 0 destroyed."),
+                        [0; 4],
+                        op,
+                    );
                 } else {
                     crate::outln!("\n{verb} complete! Resources: 0 added, 0 changed, 0 destroyed.");
                     crate::out!("{}", render_outputs(&s.state));
@@ -280,14 +277,8 @@ async fn execute_in(
     let mut after_error = false;
     if !destroy && !outcome.interrupted && outcome.state_error.is_none() && flags.refresh {
         // Checks are evaluated after apply too, with fresh driver statuses.
-        match s.read_statuses_and_checks(run.parallelism).await {
-            Ok(w) => {
-                diags.extend(w);
-                if let Err(e) = s.record_checks().await {
-                    crate::err!("{}", e.0);
-                    after_error = true;
-                }
-            }
+        match s.run_and_record_checks(run.parallelism).await {
+            Ok(w) => diags.extend(w),
             Err(e) => {
                 crate::err!("{}", e.0);
                 after_error = true;
@@ -325,8 +316,20 @@ async fn execute_in(
         {
             p.emit(crate::engine::diagnostic_json(d, None));
         }
-        p.emit(serde_json::json!({"@level": "info", "@message": format!("Apply: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed), "type": "change_summary", "changes": {"add": outcome.added, "change": outcome.changed, "remove": outcome.destroyed, "import": outcome.adopted, "operation": op}}));
-        p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs_json(&s.state)}));
+        emit_result(
+            s,
+            format!(
+                "Apply: {} added, {} changed, {} destroyed.",
+                outcome.added, outcome.changed, outcome.destroyed
+            ),
+            [
+                outcome.added,
+                outcome.changed,
+                outcome.destroyed,
+                outcome.adopted,
+            ],
+            op,
+        );
         return if outcome.interrupted {
             130
         } else if outcome.failures.is_empty() && outcome.state_error.is_none() && !after_error {
@@ -373,9 +376,14 @@ async fn execute_in(
     }
 }
 
-/// The `outputs` of an apply's JSON stream: sensitive outputs carry no value.
-fn outputs_json(state: &crate::state::State) -> serde_json::Map<String, serde_json::Value> {
-    state
+/// The closing events of an apply's JSON stream: the `change_summary` (`counts` are
+/// added, changed, destroyed, adopted) and the `outputs`, sensitive ones without value.
+fn emit_result(s: &Session, message: String, counts: [usize; 4], op: &str) {
+    let [add, change, remove, import] = counts;
+    let p = s.printer();
+    p.emit(serde_json::json!({"@level": "info", "@message": message, "type": "change_summary", "changes": {"add": add, "change": change, "remove": remove, "import": import, "operation": op}}));
+    let outputs: serde_json::Map<String, serde_json::Value> = s
+        .state
         .outputs
         .iter()
         .map(|(k, o)| {
@@ -389,7 +397,8 @@ fn outputs_json(state: &crate::state::State) -> serde_json::Map<String, serde_js
                 serde_json::json!({"sensitive": o.sensitive, "value": value}),
             )
         })
-        .collect()
+        .collect();
+    p.emit(serde_json::json!({"@level": "info", "@message": "Outputs", "type": "outputs", "outputs": outputs}));
 }
 
 pub fn run_force_unlock(a: ForceUnlockArgs) -> i32 {

@@ -123,17 +123,10 @@ pub fn run(a: EmulatorArgs) -> i32 {
             handle.base_url()
         );
         wait_for_signal().await;
-        say("dmsform emulator stopping");
+        crate::outln!("dmsform emulator stopping");
         handle.shutdown().await;
         0
     })
-}
-
-/// Prints a line; a closed stdout (the reader went away) is not worth dying for.
-fn say(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
 }
 
 async fn wait_for_signal() {

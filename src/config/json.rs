@@ -1,12 +1,13 @@
 //! Terraform's JSON representation of a configuration (the `configuration` member of a
 //! JSON plan): every resource with its expressions, outputs and variables. An expression
-//! is `{"constant_value": …}` when it is a literal and `{"references": […]}` when it names
-//! other objects, as Terraform writes it; the expressions of secret arguments (`password`,
+//! is `{"constant_value": …}` when it evaluates without references and
+//! `{"references": […]}` when it names other objects, as Terraform writes it; the expressions of secret arguments (`password`,
 //! `sas_uri`) and the defaults of sensitive variables are never written. Pure: no I/O.
 
+use super::eval::eval_constant;
 use super::model::{Config, DriverShare, Expr};
 use super::refs::{Reference, references, secret_variables, secrets_read_the_iterator};
-use hcl::edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl::edit::expr::{Expression, TraversalOperator};
 use serde_json::{Map, Value, json};
 
 /// Arguments whose values are secrets.
@@ -133,9 +134,12 @@ fn expression(e: &Expr, secret: bool) -> Value {
     if !refs.is_empty() {
         return json!({ "references": refs });
     }
-    match constant(&e.expr) {
-        Some(v) if !secret => json!({ "constant_value": v }),
-        _ => json!({}),
+    if secret {
+        return json!({});
+    }
+    match eval_constant(&e.expr).ok().and_then(|v| v.to_json()) {
+        Some(v) => json!({ "constant_value": v }),
+        None => json!({}),
     }
 }
 
@@ -191,41 +195,6 @@ fn reference_strings(r: &Reference<'_>) -> Vec<String> {
         out.push(containing);
     }
     out
-}
-
-/// The value of a literal expression (no references, no function calls).
-fn constant(e: &Expression) -> Option<Value> {
-    Some(match e {
-        Expression::Null(_) => Value::Null,
-        Expression::Bool(b) => json!(*b.value()),
-        Expression::Number(n) => serde_json::to_value(n.value()).ok()?,
-        Expression::String(s) => json!(s.value()),
-        Expression::Array(a) => Value::Array(a.iter().map(constant).collect::<Option<_>>()?),
-        Expression::Object(o) => {
-            let mut m = Map::new();
-            for (k, v) in o.iter() {
-                let key = match k {
-                    ObjectKey::Ident(i) => i.as_str().to_string(),
-                    ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
-                    ObjectKey::Expression(_) => return None,
-                };
-                m.insert(key, constant(v.expr())?);
-            }
-            Value::Object(m)
-        }
-        Expression::Parenthesis(p) => constant(p.inner())?,
-        Expression::StringTemplate(t) => {
-            let mut s = String::new();
-            for el in t.iter() {
-                match el {
-                    hcl::edit::template::Element::Literal(l) => s.push_str(l.value()),
-                    _ => return None,
-                }
-            }
-            json!(s)
-        }
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -314,15 +314,19 @@ impl Session {
             .map_err(|e| Failed(format!("Error: Failed to persist state\n\n{e}\n")))
     }
 
-    /// Records the outcome of the last check evaluation in state (written only when it
-    /// changed).
-    pub async fn record_checks(&mut self) -> Result<(), Failed> {
+    /// [`Self::read_statuses_and_checks`], then records the checks' outcome in state
+    /// (written only when it changed), as every apply does; returns their warnings.
+    pub async fn run_and_record_checks(
+        &mut self,
+        parallelism: usize,
+    ) -> Result<Diagnostics, Failed> {
+        let warnings = self.read_statuses_and_checks(parallelism).await?;
         let results = crate::drift::checks::results(&self.checks);
         if results != self.state.checks {
             self.state.checks = results;
             self.persist().await?;
         }
-        Ok(())
+        Ok(warnings)
     }
 
     /// Evaluates the outputs with the current state and records them (sensitive values

@@ -5,6 +5,7 @@
 //! representation (`show -json`, a plan's `prior_state`). Pure: no I/O.
 
 use super::{ResourceState, State, Status};
+use crate::addr::{InstanceKey, ResourceAddr};
 use serde_json::{Value, json};
 
 /// Attributes that are nested blocks in the configuration language.
@@ -20,11 +21,7 @@ pub fn render_resource(r: &ResourceState) -> String {
     } else {
         ""
     };
-    let name = r
-        .address
-        .split_once('.')
-        .map(|(_, rest)| rest.split('[').next().unwrap_or(rest))
-        .unwrap_or("");
+    let name = instance(&r.address).map(|a| a.name).unwrap_or_default();
     let mut out = format!(
         "# {}:{tainted}\nresource \"{}\" \"{name}\" {{\n",
         r.address, r.kind
@@ -42,14 +39,12 @@ pub fn state_json(state: &State) -> Value {
         .resources
         .iter()
         .map(|r| {
-            let rest = r.address.split_once('.').map_or("", |x| x.1);
-            let (name, index) = match rest.split_once('[') {
-                Some((n, i)) => {
-                    let i = i.trim_end_matches(']');
-                    (n, serde_json::from_str(i).ok())
-                }
-                None => (rest, None),
-            };
+            let addr = instance(&r.address);
+            let name = addr.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+            let index = addr.and_then(|a| a.key).map(|k| match k {
+                InstanceKey::Int(i) => json!(i),
+                InstanceKey::Str(s) => json!(s),
+            });
             let mut v = json!({
                 "address": r.address, "mode": "managed", "type": r.kind, "name": name,
                 "provider_name": crate::plan::render_json::PROVIDER_NAME, "schema_version": 0,
@@ -82,6 +77,11 @@ pub fn state_json(state: &State) -> Value {
         "dmsform_version": state.dmsform_version,
         "values": { "outputs": outputs, "root_module": { "resources": resources } },
     })
+}
+
+/// A state address parsed (state only holds addresses dmsform wrote).
+fn instance(address: &str) -> Option<ResourceAddr> {
+    address.parse().ok()
 }
 
 /// The attributes of an object at `path` (dotted, "" for the resource), then its blocks.

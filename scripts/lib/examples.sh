@@ -1,8 +1,38 @@
-# Shell helpers for the examples that need Azure Blob Storage: start Azurite (installed
-# from npm into node_modules/ by the project's package-lock.json) on a free loopback port,
-# sign account SAS tokens with its well-known development key, create containers and
-# upload blobs over the Blob REST API with curl. Source it; `azurite_start` sets
-# AZURITE_BASE (http://127.0.0.1:PORT/devstoreaccount1) and stops Azurite on exit.
+# Shell helpers for the examples' one-command scripts (examples/*/run.sh): find or build
+# dmsform, work on a scratch copy of the example, and, for those that need Azure Blob
+# Storage, start Azurite (installed from npm into node_modules/ by the project's
+# package-lock.json) on a free loopback port, sign account SAS tokens with its well-known
+# development key, create containers and upload blobs over the Blob REST API with curl.
+# Source it; everything it starts or copies is removed on exit.
+
+EXAMPLES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# example_dmsform: sets DMSFORM to $DMSFORM_BIN, or builds dmsform and uses the debug build.
+example_dmsform() {
+  DMSFORM="${DMSFORM_BIN:-}"
+  if [ -z "$DMSFORM" ]; then
+    (cd "$EXAMPLES_ROOT" && cargo build --quiet)
+    DMSFORM="$EXAMPLES_ROOT/target/debug/dmsform"
+  fi
+}
+
+# example_scratch DIR: copies the example DIR (without state) to a scratch directory,
+# removed on exit, and changes into it; sets EXAMPLE_WORK.
+example_scratch() {
+  EXAMPLE_WORK="$(mktemp -d)"
+  cp -r "$1/." "$EXAMPLE_WORK/"
+  rm -rf "$EXAMPLE_WORK/.dmsform" "$EXAMPLE_WORK"/dmsform.state.json*
+  cd "$EXAMPLE_WORK"
+}
+
+# Stops Azurite and removes the scratch copy, whichever exist.
+example_cleanup() {
+  azurite_stop
+  if [ -n "${EXAMPLE_WORK:-}" ]; then
+    rm -rf "$EXAMPLE_WORK"
+  fi
+}
+trap example_cleanup EXIT
 
 AZURITE_ACCOUNT=devstoreaccount1
 # Azurite's published development key (the same for every Azurite installation).
@@ -10,24 +40,22 @@ AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 AZURITE_VERSION=2025-11-05
 
 azurite_start() {
-  local root main log port tool
+  local main log port tool
   for tool in node npm python3 curl; do
     if ! command -v "$tool" >/dev/null 2>&1; then
       echo "This example needs $tool (Node.js and npm run Azurite, python3 signs SAS tokens, curl talks to it)." >&2
       return 1
     fi
   done
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-  main="${AZURITE_BLOB_MAIN:-$root/node_modules/azurite/dist/src/blob/main.js}"
+  main="${AZURITE_BLOB_MAIN:-$EXAMPLES_ROOT/node_modules/azurite/dist/src/blob/main.js}"
   if [ ! -f "$main" ]; then
-    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$EXAMPLES_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
   AZURITE_DIR="$(mktemp -d)"
   log="$AZURITE_DIR/azurite.log"
   node "$main" --inMemoryPersistence --disableTelemetry --extentMemoryLimit 256 \
     --blobHost 127.0.0.1 --blobPort 0 >"$log" 2>&1 &
   AZURITE_PID=$!
-  trap azurite_stop EXIT
   for _ in $(seq 1 100); do
     port=$(sed -n 's/.*successfully listens on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
     [ -n "$port" ] && break
